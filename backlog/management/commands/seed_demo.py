@@ -1,0 +1,215 @@
+"""Load the demo: a fictional district council with three products, people in every role
+and ~150 items. Safe to run twice: everything is looked up by a natural key first."""
+
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+from decimal import Decimal
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from django.utils import timezone
+
+from backlog import services
+from backlog.management.commands.demo_data import CAPABILITIES, PRODUCTS
+from backlog.models import (
+    STATUS_TIMESTAMP_FIELD,
+    BacklogItem,
+    Capability,
+    DigitisationLevel,
+    ItemStatus,
+    Product,
+    ProductRoleKind,
+)
+from customers.models import Cohort, Membership, Organisation, OrganisationRole
+from customers.services import membership_create, organisation_create
+
+DEMO_PASSWORD = "benefit-demo"  # noqa: S105 - printed for the demo on purpose
+ORG_SLUG = "riverside"
+
+# username, full name, organisation role, cohort, product role(s) on every product
+PEOPLE = [
+    ("admin", "Ada Admin", OrganisationRole.ADMIN, "Leaders", []),
+    ("owner", "Olu Owner", OrganisationRole.MEMBER, "Colleagues", [ProductRoleKind.PRODUCT_OWNER]),
+    ("sponsor", "Sam Sponsor", OrganisationRole.MEMBER, "Leaders", [ProductRoleKind.SPONSOR]),
+    (
+        "analyst",
+        "Bea Analyst",
+        OrganisationRole.MEMBER,
+        "Colleagues",
+        [ProductRoleKind.BUSINESS_ANALYST],
+    ),
+    (
+        "engineer",
+        "Lee Engineer",
+        OrganisationRole.MEMBER,
+        "Colleagues",
+        [ProductRoleKind.LEAD_ENGINEER],
+    ),
+    (
+        "delivery",
+        "Dev Delivery",
+        OrganisationRole.MEMBER,
+        "Colleagues",
+        [ProductRoleKind.DELIVERY_LEAD],
+    ),
+    ("voter", "Vic Voter", OrganisationRole.MEMBER, "Colleagues", [ProductRoleKind.BUSINESS_VOTER]),
+    (
+        "citizen",
+        "Cat Citizen-Panel",
+        OrganisationRole.MEMBER,
+        "Citizens",
+        [ProductRoleKind.BUSINESS_VOTER],
+    ),
+    ("leader", "Lin Leader", OrganisationRole.MEMBER, "Leaders", [ProductRoleKind.BUSINESS_VOTER]),
+    ("keyuser", "Kim Key-User", OrganisationRole.MEMBER, "Colleagues", [ProductRoleKind.KEY_USER]),
+    ("viewer", "Val Viewer", OrganisationRole.MEMBER, "Colleagues", [ProductRoleKind.VIEWER]),
+]
+
+STATUS_MIX = (
+    [ItemStatus.IDEA] * 14
+    + [ItemStatus.READY] * 16
+    + [ItemStatus.IN_PROGRESS] * 6
+    + [ItemStatus.DONE] * 7
+    + [ItemStatus.LIVE] * 5
+    + [ItemStatus.REJECTED] * 2
+)
+EFFORTS = [1, 2, 3, 5, 8, 13, 20]
+
+
+def _story(product: Product, cohorts: list[Cohort]) -> str:
+    who = " and ".join(c.name.lower() for c in cohorts)
+    return (
+        f"As someone served by {product.name.lower()}, I want this "
+        f"so that {who} get a faster, simpler service."
+    )
+
+
+class Command(BaseCommand):
+    help = "Create the Riverside District Council demo (idempotent)."
+
+    def handle(self, *args, **options) -> None:
+        with transaction.atomic():
+            organisation = self._organisation()
+            users = self._people(organisation)
+            capabilities = self._capabilities(organisation)
+            created = 0
+            for spec in PRODUCTS:
+                product = self._product(organisation, spec, users)
+                created += self._items(product, spec, users["owner"], capabilities)
+        total = BacklogItem.objects.filter(product__organisation=organisation).count()
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Demo ready: {organisation.name}, {len(PRODUCTS)} products, "
+                f"{created} new items ({total} in all)."
+            )
+        )
+        self.stdout.write(f"Sign in at http://127.0.0.1:8000/ with password '{DEMO_PASSWORD}' as:")
+        for username, name, org_role, cohort, roles in PEOPLE:
+            what = ", ".join(r.label for r in roles) or org_role.label
+            self.stdout.write(f"  {username:10} {name} ({what}; cohort {cohort})")
+
+    def _organisation(self) -> Organisation:
+        organisation = Organisation.objects.filter(slug=ORG_SLUG).first()
+        if organisation is None:
+            organisation = organisation_create(name="Riverside District Council", slug=ORG_SLUG)
+        return organisation
+
+    def _people(self, organisation: Organisation) -> dict:
+        user_model = get_user_model()
+        cohorts = {c.name: c for c in Cohort.objects.filter(organisation=organisation)}
+        users = {}
+        for username, name, org_role, cohort, _roles in PEOPLE:
+            first, last = name.split(" ", 1)
+            user, made = user_model.objects.get_or_create(
+                username=username,
+                defaults={
+                    "first_name": first,
+                    "last_name": last,
+                    "email": f"{username}@riverside.example",
+                },
+            )
+            if made:
+                user.set_password(DEMO_PASSWORD)
+                user.is_staff = org_role == OrganisationRole.ADMIN
+                user.is_superuser = org_role == OrganisationRole.ADMIN
+                user.save()
+            if not Membership.objects.filter(user=user).exists():
+                membership_create(
+                    user=user, organisation=organisation, role=org_role, cohort=cohorts.get(cohort)
+                )
+            users[username] = user
+        return users
+
+    def _capabilities(self, organisation: Organisation) -> list[Capability]:
+        return [
+            Capability.objects.get_or_create(
+                organisation=organisation, name=name, defaults={"description": description}
+            )[0]
+            for name, description in CAPABILITIES
+        ]
+
+    def _product(self, organisation: Organisation, spec: dict, users: dict) -> Product:
+        product = Product.objects.filter(organisation=organisation, name=spec["name"]).first()
+        if product is None:
+            product = services.product_create(
+                organisation=organisation,
+                name=spec["name"],
+                description=spec["description"],
+                kind=spec["kind"],
+                weekly_capacity=spec["weekly_capacity"],
+            )
+        for username, _name, _org_role, _cohort, roles in PEOPLE:
+            for role in roles:
+                services.product_role_grant(product=product, user=users[username], role=role)
+        return product
+
+    def _items(self, product: Product, spec: dict, owner, capabilities: list[Capability]) -> int:
+        rng = random.Random(spec["prefix"])  # same demo on every machine
+        cohorts = list(Cohort.objects.filter(organisation=product.organisation).order_by("name"))
+        existing = set(
+            BacklogItem.objects.filter(product=product).values_list("external_key", flat=True)
+        )
+        now = timezone.now()
+        created = 0
+        for number, title in enumerate(spec["titles"], start=1):
+            key = f"{spec['prefix']}-{number:03d}"
+            if key in existing:
+                continue
+            status = STATUS_MIX[(number * 7) % len(STATUS_MIX)]
+            level = rng.choice(DigitisationLevel.values)
+            item_cohorts = rng.sample(cohorts, k=rng.choice([1, 1, 2, 2, 3]))
+            caps = rng.sample(capabilities, k=rng.choice([0, 1, 1, 2]))
+            builds = caps[:1] if rng.random() < 0.3 else []
+            item = services.item_create(
+                product=product,
+                actor=owner,
+                title=title,
+                description=_story(product, item_cohorts),
+                digitisation_level=level,
+                status=ItemStatus.IDEA,
+                effort=Decimal(rng.choice(EFFORTS)) if rng.random() > 0.08 else None,
+                cohorts=item_cohorts,
+                builds=builds,
+                reuses=[c for c in caps if c not in builds],
+                external_key=key,
+            )
+            self._backdate(item, status, now, rng)
+            created += 1
+        return created
+
+    def _backdate(self, item: BacklogItem, status: str, now, rng: random.Random) -> None:
+        """Give the item a plausible past: it entered each earlier status days apart."""
+        path = [ItemStatus.READY, ItemStatus.IN_PROGRESS, ItemStatus.DONE, ItemStatus.LIVE]
+        stamps = {"created_at": now - timedelta(days=rng.randint(40, 200))}
+        if status == ItemStatus.REJECTED:
+            stamps["rejected_at"] = now - timedelta(days=rng.randint(1, 30))
+        elif status != ItemStatus.IDEA:
+            steps = path[: path.index(status) + 1]
+            moment = now - timedelta(days=rng.randint(0, 4) + 7 * (len(steps)))
+            for step in steps:
+                moment += timedelta(days=rng.randint(3, 7))
+                stamps[STATUS_TIMESTAMP_FIELD[step]] = min(moment, now)
+        BacklogItem.objects.filter(pk=item.pk).update(status=status, **stamps)

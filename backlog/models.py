@@ -1,0 +1,261 @@
+"""Products, their people, shared capabilities and backlog items."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from backlog.fields import OrderKeyField
+
+
+class ProductKind(models.TextChoices):
+    PRODUCT = "product", "Product"
+    PLATFORM = "platform", "Platform"
+    ENTERPRISE_CAPABILITY = "enterprise_capability", "Enterprise capability"
+
+
+class NewItemPosition(models.TextChoices):
+    BOTTOM = "bottom", "Bottom of the backlog"
+    TOP = "top", "Top of the backlog"
+
+
+class Product(models.Model):
+    organisation = models.ForeignKey(
+        "customers.Organisation", on_delete=models.CASCADE, related_name="products"
+    )
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    kind = models.CharField(max_length=32, choices=ProductKind.choices, default=ProductKind.PRODUCT)
+    weekly_capacity = models.PositiveIntegerField(
+        default=20, help_text="Points the team can deliver in a week."
+    )
+    new_items_position = models.CharField(
+        max_length=8, choices=NewItemPosition.choices, default=NewItemPosition.BOTTOM
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "name"], name="product_unique_name_per_organisation"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ProductRoleKind(models.TextChoices):
+    PRODUCT_OWNER = "product_owner", "Product owner"
+    SPONSOR = "sponsor", "Sponsor"
+    BUSINESS_ANALYST = "business_analyst", "Business analyst"
+    LEAD_ENGINEER = "lead_engineer", "Lead engineer"
+    DELIVERY_LEAD = "delivery_lead", "Delivery lead"
+    BUSINESS_VOTER = "business_voter", "Business voter"
+    KEY_USER = "key_user", "Key user"
+    VIEWER = "viewer", "Viewer"
+
+
+# Roles that may write backlog items. Viewers, voters and key users read only.
+ITEM_EDITOR_ROLES = frozenset(
+    {
+        ProductRoleKind.PRODUCT_OWNER,
+        ProductRoleKind.BUSINESS_ANALYST,
+        ProductRoleKind.LEAD_ENGINEER,
+        ProductRoleKind.DELIVERY_LEAD,
+    }
+)
+
+
+class ProductRole(models.Model):
+    """One role a user holds on a product; a user may hold several."""
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="roles")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="product_roles"
+    )
+    role = models.CharField(max_length=32, choices=ProductRoleKind.choices)
+
+    class Meta:
+        ordering = ["product", "role"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["product", "user", "role"], name="product_role_unique_per_user"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} is {self.get_role_display()} of {self.product}"
+
+
+class Capability(models.Model):
+    """An organisation's shared building block (booking, payments, case management…)."""
+
+    organisation = models.ForeignKey(
+        "customers.Organisation", on_delete=models.CASCADE, related_name="capabilities"
+    )
+    name = models.CharField(max_length=120)
+    description = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "capabilities"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "name"], name="capability_unique_name_per_organisation"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class DigitisationLevel(models.TextChoices):
+    ACCESS = "access", "Access"
+    EFFICIENCY = "efficiency", "Efficiency"
+    TRANSFORMATION = "transformation", "Transformation"
+
+
+class ItemStatus(models.TextChoices):
+    IDEA = "idea", "Idea"
+    READY = "ready", "Ready"
+    IN_PROGRESS = "in_progress", "In progress"
+    DONE = "done", "Done"
+    LIVE = "live", "Live"
+    REJECTED = "rejected", "Rejected"
+
+
+# The timestamp field set when an item enters each status.
+STATUS_TIMESTAMP_FIELD = {
+    ItemStatus.READY: "ready_at",
+    ItemStatus.IN_PROGRESS: "started_at",
+    ItemStatus.DONE: "done_at",
+    ItemStatus.LIVE: "live_at",
+    ItemStatus.REJECTED: "rejected_at",
+}
+
+
+class BacklogItemQuerySet(models.QuerySet):
+    def in_manual_order(self) -> BacklogItemQuerySet:
+        return self.order_by("rank_key")
+
+    def search(self, text: str) -> BacklogItemQuerySet:
+        text = text.strip()
+        if not text:
+            return self
+        return self.filter(Q(title__icontains=text) | Q(description__icontains=text))
+
+
+class BacklogItem(models.Model):
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="items")
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    digitisation_level = models.CharField(
+        max_length=16, choices=DigitisationLevel.choices, default=DigitisationLevel.ACCESS
+    )
+    status = models.CharField(max_length=16, choices=ItemStatus.choices, default=ItemStatus.IDEA)
+    effort = models.DecimalField(
+        max_digits=7,
+        decimal_places=1,
+        null=True,
+        blank=True,
+        help_text="Effort in story points; leave empty until estimated.",
+    )
+    cohorts = models.ManyToManyField(
+        "customers.Cohort", blank=True, related_name="items", verbose_name="target cohorts"
+    )
+    capabilities = models.ManyToManyField(
+        Capability, blank=True, through="ItemCapability", related_name="items"
+    )
+    # Manual order: a fractional index, so a move rewrites one row whatever the backlog size.
+    rank_key = OrderKeyField(max_length=64)
+    external_key = models.CharField(
+        max_length=64, blank=True, help_text="Key in another tracker, e.g. a Jira issue key."
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    ready_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    done_at = models.DateTimeField(null=True, blank=True)
+    live_at = models.DateTimeField(null=True, blank=True)
+    rejected_at = models.DateTimeField(null=True, blank=True)
+
+    objects = BacklogItemQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["product", "rank_key"]
+        constraints = [
+            # Also the index behind the backlog page's "ORDER BY rank_key" per product.
+            models.UniqueConstraint(
+                fields=["product", "rank_key"], name="item_unique_rank_key_per_product"
+            ),
+            models.CheckConstraint(
+                condition=Q(effort__isnull=True) | Q(effort__gt=0), name="item_effort_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=ItemStatus.values), name="item_status_known"
+            ),
+        ]
+        indexes = [
+            # The backlog page's status filter within one product, kept in manual order.
+            models.Index(fields=["product", "status", "rank_key"], name="item_product_status"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class CapabilityUse(models.TextChoices):
+    BUILDS = "builds", "Builds"
+    REUSES = "reuses", "Reuses"
+
+
+class ItemCapability(models.Model):
+    item = models.ForeignKey(BacklogItem, on_delete=models.CASCADE)
+    capability = models.ForeignKey(Capability, on_delete=models.CASCADE)
+    use = models.CharField(
+        max_length=8, choices=CapabilityUse.choices, default=CapabilityUse.REUSES
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["item", "capability"], name="item_capability_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.item} {self.use} {self.capability}"
+
+
+class ItemEventKind(models.TextChoices):
+    CREATED = "created", "Created"
+    EDITED = "edited", "Edited"
+    STATUS = "status", "Status changed"
+    MOVED = "moved", "Moved"
+    ESTIMATED = "estimated", "Benefit estimated"
+
+
+class ItemEvent(models.Model):
+    """History: who changed what on an item, and when."""
+
+    item = models.ForeignKey(BacklogItem, on_delete=models.CASCADE, related_name="events")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    kind = models.CharField(max_length=16, choices=ItemEventKind.choices)
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            # The item page's history list, newest first.
+            models.Index(fields=["item", "-created_at"], name="item_event_item_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.item_id} at {self.created_at:%Y-%m-%d %H:%M}"

@@ -1,0 +1,49 @@
+"""Who may do what on a product. Views call these before doing any work."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+
+from backlog import selectors
+from backlog.models import ITEM_EDITOR_ROLES, BacklogItem, Product
+from customers.models import Organisation
+from customers.selectors import membership_for_user
+
+
+def organisation_or_404(user: AbstractBaseUser) -> Organisation:
+    membership = membership_for_user(user)
+    if membership is None:
+        raise Http404("You are not a member of any organisation.")
+    return membership.organisation
+
+
+def can_edit_items(user: AbstractBaseUser, product: Product) -> bool:
+    membership = membership_for_user(user)
+    if membership is None or membership.organisation_id != product.organisation_id:
+        return False
+    if membership.is_admin:
+        return True
+    roles = selectors.product_roles_for_user(product=product, user=user)
+    return bool(roles & ITEM_EDITOR_ROLES)
+
+
+def product_for_user(user: AbstractBaseUser, pk: int, *, write: bool = False) -> Product:
+    """The product if the user's organisation owns it (else 404) and, for a write, the
+    user holds an editing role on it (else 403)."""
+    product = selectors.product_get(organisation=organisation_or_404(user), pk=pk)
+    if product is None:
+        raise Http404("No such product.")
+    if write and not can_edit_items(user, product):
+        raise PermissionDenied("Your role on this product does not allow changes.")
+    return product
+
+
+def item_for_user(user: AbstractBaseUser, pk: int, *, write: bool = False) -> BacklogItem:
+    item = selectors.item_get(organisation=organisation_or_404(user), pk=pk)
+    if item is None:
+        raise Http404("No such item.")
+    if write and not can_edit_items(user, item.product):
+        raise PermissionDenied("Your role on this product does not allow changes.")
+    return item

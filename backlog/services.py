@@ -1,0 +1,206 @@
+"""Writes for products and backlog items. Each service owns its transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from decimal import Decimal
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from backlog import ordering
+from backlog.models import (
+    STATUS_TIMESTAMP_FIELD,
+    BacklogItem,
+    Capability,
+    CapabilityUse,
+    ItemCapability,
+    ItemEvent,
+    ItemEventKind,
+    ItemStatus,
+    NewItemPosition,
+    Product,
+    ProductRole,
+)
+from customers.models import Cohort, Organisation
+
+
+def product_create(
+    *,
+    organisation: Organisation,
+    name: str,
+    description: str = "",
+    kind: str = "product",
+    weekly_capacity: int = 20,
+) -> Product:
+    product = Product(
+        organisation=organisation,
+        name=name,
+        description=description,
+        kind=kind,
+        weekly_capacity=weekly_capacity,
+    )
+    product.full_clean()
+    product.save()
+    return product
+
+
+def product_role_grant(*, product: Product, user: AbstractBaseUser, role: str) -> ProductRole:
+    membership = getattr(user, "membership", None)
+    if membership is None or membership.organisation_id != product.organisation_id:
+        raise ValidationError("Only members of the product's organisation can hold its roles.")
+    grant, _ = ProductRole.objects.get_or_create(product=product, user=user, role=role)
+    return grant
+
+
+def capability_create(
+    *, organisation: Organisation, name: str, description: str = ""
+) -> Capability:
+    capability = Capability(organisation=organisation, name=name, description=description)
+    capability.full_clean()
+    capability.save()
+    return capability
+
+
+def _check_same_organisation(product: Product, cohorts: Iterable[Cohort], capabilities) -> None:
+    for thing in [*cohorts, *capabilities]:
+        if thing.organisation_id != product.organisation_id:
+            raise ValidationError(f"{thing} belongs to another organisation.")
+
+
+def _new_rank_key(product: Product) -> str:
+    """A key at the top or bottom of the product's backlog, per the product's setting.
+
+    The caller holds the product row lock, so two items created at once cannot take the
+    same key."""
+    items = BacklogItem.objects.filter(product=product)
+    if product.new_items_position == NewItemPosition.TOP:
+        first = items.order_by("rank_key").values_list("rank_key", flat=True).first()
+        return ordering.key_between(None, first)
+    last = items.order_by("-rank_key").values_list("rank_key", flat=True).first()
+    return ordering.key_between(last, None)
+
+
+def _set_capabilities(
+    item: BacklogItem, builds: Iterable[Capability], reuses: Iterable[Capability]
+) -> None:
+    ItemCapability.objects.filter(item=item).delete()
+    built = list(builds)
+    rows = [ItemCapability(item=item, capability=c, use=CapabilityUse.BUILDS) for c in built]
+    rows += [
+        ItemCapability(item=item, capability=c, use=CapabilityUse.REUSES)
+        for c in reuses
+        if c not in built
+    ]
+    ItemCapability.objects.bulk_create(rows)
+
+
+def _stamp_status(item: BacklogItem, status: str) -> None:
+    field = STATUS_TIMESTAMP_FIELD.get(status)
+    if field:
+        setattr(item, field, timezone.now())
+
+
+def item_create(
+    *,
+    product: Product,
+    actor: AbstractBaseUser | None,
+    title: str,
+    description: str = "",
+    digitisation_level: str = "access",
+    status: str = ItemStatus.IDEA,
+    effort: Decimal | None = None,
+    cohorts: Iterable[Cohort] = (),
+    builds: Iterable[Capability] = (),
+    reuses: Iterable[Capability] = (),
+    external_key: str = "",
+) -> BacklogItem:
+    """Create an item at the top or bottom of the backlog (the product's setting)."""
+    cohorts, builds, reuses = list(cohorts), list(builds), list(reuses)
+    _check_same_organisation(product, cohorts, [*builds, *reuses])
+    item = BacklogItem(
+        product=product,
+        title=title,
+        description=description,
+        digitisation_level=digitisation_level,
+        status=status,
+        effort=effort,
+        external_key=external_key,
+        created_by=actor if actor and actor.is_authenticated else None,
+        rank_key="pending",
+    )
+    _stamp_status(item, status)
+    item.full_clean(exclude=["rank_key"])
+    with transaction.atomic():
+        Product.objects.select_for_update().filter(pk=product.pk).first()
+        item.rank_key = _new_rank_key(product)
+        item.save()
+        item.cohorts.set(cohorts)
+        _set_capabilities(item, builds, reuses)
+        ItemEvent.objects.create(
+            item=item, actor=item.created_by, kind=ItemEventKind.CREATED, data={"title": title}
+        )
+    return item
+
+
+_TRACKED_FIELDS = ("title", "description", "digitisation_level", "status", "effort")
+
+
+def item_update(
+    *,
+    item: BacklogItem,
+    actor: AbstractBaseUser | None,
+    title: str,
+    description: str,
+    digitisation_level: str,
+    status: str,
+    effort: Decimal | None,
+    cohorts: Iterable[Cohort],
+    builds: Iterable[Capability] = (),
+    reuses: Iterable[Capability] = (),
+) -> BacklogItem:
+    """Update an item and record what changed (field by field) in its history."""
+    cohorts, builds, reuses = list(cohorts), list(builds), list(reuses)
+    _check_same_organisation(item.product, cohorts, [*builds, *reuses])
+    new = {
+        "title": title,
+        "description": description,
+        "digitisation_level": digitisation_level,
+        "status": status,
+        "effort": effort,
+    }
+    with transaction.atomic():
+        current = BacklogItem.objects.select_for_update().get(pk=item.pk)
+        changes = {
+            field: [_jsonable(getattr(current, field)), _jsonable(value)]
+            for field, value in new.items()
+            if getattr(current, field) != value
+        }
+        for field, value in new.items():
+            setattr(item, field, value)
+        if status != current.status:
+            _stamp_status(item, status)
+        item.rank_key = current.rank_key
+        item.full_clean()
+        item.save()
+        item.cohorts.set(cohorts)
+        _set_capabilities(item, builds, reuses)
+        if "status" in changes:
+            ItemEvent.objects.create(
+                item=item,
+                actor=actor,
+                kind=ItemEventKind.STATUS,
+                data={"from": changes["status"][0], "to": changes["status"][1]},
+            )
+        other = {k: v for k, v in changes.items() if k != "status"}
+        if other:
+            ItemEvent.objects.create(
+                item=item, actor=actor, kind=ItemEventKind.EDITED, data={"changes": other}
+            )
+    return item
+
+
+def _jsonable(value: object) -> object:
+    return str(value) if isinstance(value, Decimal) else value

@@ -1,0 +1,14 @@
+from django.urls import path
+
+from backlog import views
+
+app_name = "backlog"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("products/<int:pk>/", views.product_backlog, name="product_backlog"),
+    path("products/<int:pk>/items/new/", views.item_create, name="item_create"),
+    path("products/<int:pk>/items/quick-add/", views.item_quick_add, name="item_quick_add"),
+    path("items/<int:pk>/", views.item_detail, name="item_detail"),
+    path("items/<int:pk>/edit/", views.item_edit, name="item_edit"),
+]

@@ -1,0 +1,195 @@
+"""Pages for products and backlog items. Thin: load through permissions, call a service."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.vary import vary_on_headers
+from django_htmx.http import (
+    HttpResponseClientRedirect,
+    reswap,
+    retarget,
+    trigger_client_event,
+)
+
+from backlog import selectors, services
+from backlog.forms import ItemFilterForm, ItemForm, QuickAddForm
+from backlog.permissions import (
+    can_edit_items,
+    item_for_user,
+    organisation_or_404,
+    product_for_user,
+)
+
+
+@login_required
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    organisation = organisation_or_404(request.user)
+    products = selectors.product_list(organisation=organisation)
+    return render(request, "backlog/home.html", {"products": products})
+
+
+def _filters_from(form: ItemFilterForm) -> selectors.ItemFilters:
+    if not form.is_valid():
+        return selectors.ItemFilters()
+    data = form.cleaned_data
+    return selectors.ItemFilters(
+        status=data["status"],
+        cohort=data["cohort"].pk if data["cohort"] else None,
+        level=data["level"],
+        q=data["q"],
+    )
+
+
+@login_required
+@require_GET
+@vary_on_headers("HX-Request")
+def product_backlog(request: HttpRequest, pk: int) -> HttpResponse:
+    product = product_for_user(request.user, pk)
+    filter_form = ItemFilterForm(request.GET or None, organisation=product.organisation)
+    filters = _filters_from(filter_form)
+    after = request.GET.get("after", "")
+    try:
+        start = max(int(request.GET.get("start", "0")), 0)
+    except ValueError:
+        start = 0
+    items, next_after = selectors.item_page(product=product, filters=filters, after=after)
+    query = request.GET.copy()
+    query.pop("after", None)
+    query.pop("start", None)
+    context = {
+        "product": product,
+        "filter_form": filter_form,
+        "filters": filters,
+        "items": items,
+        "start": start,
+        "next_after": next_after,
+        "next_start": start + len(items),
+        "filter_query": query.urlencode(),
+        "can_edit": can_edit_items(request.user, product),
+        "quick_add_form": QuickAddForm(),
+    }
+    if request.htmx and after:
+        return render(request, "backlog/product_backlog.html#rows", context)
+    if request.htmx and request.htmx.target == "backlog-results":
+        return render(request, "backlog/product_backlog.html#results", context)
+    return render(request, "backlog/product_backlog.html", context)
+
+
+@login_required
+@require_POST
+def item_quick_add(request: HttpRequest, pk: int) -> HttpResponse:
+    """Add an item from the backlog page; htmx swaps the form and refreshes the list."""
+    product = product_for_user(request.user, pk, write=True)
+    form = QuickAddForm(request.POST)
+    if form.is_valid():
+        item = services.item_create(
+            product=product,
+            actor=request.user,
+            title=form.cleaned_data["title"],
+            effort=form.cleaned_data["effort"],
+        )
+        if not request.htmx:
+            messages.success(request, f"Added “{item.title}”.")
+            return redirect("backlog:product_backlog", pk=product.pk)
+        response = render(
+            request,
+            "backlog/product_backlog.html#quick-add",
+            {"product": product, "quick_add_form": QuickAddForm(), "added": item},
+        )
+        return trigger_client_event(response, "itemsChanged")
+    if not request.htmx:
+        messages.error(
+            request,
+            "The item was not added: "
+            + " ".join(f"{field}: {' '.join(errs)}" for field, errs in form.errors.items()),
+        )
+        return redirect("backlog:product_backlog", pk=product.pk)
+    return render(
+        request,
+        "backlog/product_backlog.html#quick-add",
+        {"product": product, "quick_add_form": form},
+    )
+
+
+def _item_kwargs(form: ItemForm) -> dict:
+    data = form.cleaned_data
+    return {
+        "title": data["title"],
+        "description": data["description"],
+        "status": data["status"],
+        "digitisation_level": data["digitisation_level"],
+        "effort": data["effort"],
+        "cohorts": data["cohorts"],
+        "builds": data["builds"],
+        "reuses": data["reuses"],
+    }
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def item_create(request: HttpRequest, pk: int) -> HttpResponse:
+    product = product_for_user(request.user, pk, write=True)
+    form = ItemForm(request.POST or None, organisation=product.organisation)
+    if request.method == "POST" and form.is_valid():
+        item = services.item_create(product=product, actor=request.user, **_item_kwargs(form))
+        messages.success(request, f"Created “{item.title}”.")
+        url = reverse("backlog:item_detail", args=[item.pk])
+        return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
+    status = 422 if request.method == "POST" else 200
+    return render(
+        request, "backlog/item_form.html", {"form": form, "product": product}, status=status
+    )
+
+
+@login_required
+@require_GET
+def item_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    item = item_for_user(request.user, pk)
+    return render(
+        request,
+        "backlog/item_detail.html",
+        {
+            "item": item,
+            "product": item.product,
+            "history": selectors.item_history(item=item),
+            "can_edit": can_edit_items(request.user, item.product),
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def item_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """Edit in place: htmx swaps the item summary for this form and back."""
+    item = item_for_user(request.user, pk, write=True)
+    form = ItemForm(request.POST or None, instance=item, organisation=item.product.organisation)
+    if request.method == "POST" and form.is_valid():
+        services.item_update(item=item, actor=request.user, **_item_kwargs(form))
+        if request.htmx:
+            item = item_for_user(request.user, pk)
+            return render(
+                request,
+                "backlog/item_detail.html#summary",
+                {
+                    "item": item,
+                    "product": item.product,
+                    "can_edit": True,
+                    "history": selectors.item_history(item=item),
+                    "saved": True,
+                },
+            )
+        messages.success(request, "Saved.")
+        return redirect("backlog:item_detail", pk=item.pk)
+    context = {"form": form, "product": item.product, "item": item, "inline": bool(request.htmx)}
+    status = 422 if request.method == "POST" else 200
+    if request.htmx:
+        response = render(request, "backlog/item_form.html#item-form", context)
+        # Errors replace the form itself, not the summary it is meant to become.
+        return reswap(retarget(response, "#item-form"), "outerHTML") if status == 422 else response
+    return render(request, "backlog/item_form.html", context, status=status)

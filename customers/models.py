@@ -1,0 +1,117 @@
+"""Tenants (organisations), who belongs to them, and the cohorts of customers they serve."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class Organisation(models.Model):
+    """A tenant: a council, trust or department. Nothing crosses between organisations."""
+
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=80, unique=True)
+    time_zone = models.CharField(max_length=64, default="Europe/London")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class OrganisationRole(models.TextChoices):
+    ADMIN = "admin", "Admin"
+    MEMBER = "member", "Member"
+
+
+class Membership(models.Model):
+    """A user's place in an organisation. A user belongs to exactly one organisation."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="membership"
+    )
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(
+        max_length=16, choices=OrganisationRole.choices, default=OrganisationRole.MEMBER
+    )
+    # The cohort whose voice this person carries when voting (colleague, citizen, leader…).
+    cohort = models.ForeignKey(
+        "Cohort", null=True, blank=True, on_delete=models.SET_NULL, related_name="members"
+    )
+    job_title = models.CharField(max_length=120, blank=True)
+
+    class Meta:
+        ordering = ["organisation", "user__username"]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.organisation} ({self.role})"
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == OrganisationRole.ADMIN
+
+
+class CohortKind(models.TextChoices):
+    USES = "uses", "People who use our systems"
+    RECEIVES = "receives", "People who receive our services"
+    STEERS = "steers", "People who steer"
+
+
+class Cohort(models.Model):
+    """A group of customers an item can be for, with a size and a voice weight."""
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="cohorts")
+    name = models.CharField(max_length=80)
+    description = models.TextField(blank=True)
+    kind = models.CharField(max_length=16, choices=CohortKind.choices)
+    size = models.PositiveIntegerField(help_text="Number of people in the cohort.")
+    voice_weight = models.DecimalField(
+        max_digits=6,
+        decimal_places=2,
+        default=1,
+        help_text="This cohort's share of influence in scores and votes, whatever its size.",
+    )
+
+    class Meta:
+        ordering = ["organisation", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "name"], name="cohort_unique_name_per_organisation"
+            ),
+            models.CheckConstraint(
+                condition=Q(voice_weight__gte=0), name="cohort_voice_weight_not_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+DEFAULT_COHORTS: tuple[dict, ...] = (
+    {
+        "name": "Colleagues",
+        "kind": CohortKind.USES,
+        "description": "Staff who use our systems to deliver services.",
+        "size": 1000,
+        "voice_weight": 1,
+    },
+    {
+        "name": "Citizens",
+        "kind": CohortKind.RECEIVES,
+        "description": "Residents and businesses who need our services.",
+        "size": 100000,
+        "voice_weight": 1,
+    },
+    {
+        "name": "Leaders",
+        "kind": CohortKind.STEERS,
+        "description": "Councillors and senior leaders who need data to steer.",
+        "size": 50,
+        "voice_weight": 1,
+    },
+)

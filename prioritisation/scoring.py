@@ -1,0 +1,414 @@
+"""Scoring formulas for ranking a product's backlog, free of the ORM.
+
+Every function takes plain numbers or NumPy arrays, so the service layer can go from
+database rows to ranks without touching a model, and the rules can be tested and
+benchmarked on their own. Inputs are validated here even though forms validate them too:
+a bad number must never turn into a plausible-looking rank.
+
+Benefit per effort normalises each metric by its largest absolute value across the
+product (``value / max|value|``), not min-max: min-max would move "no estimate" (0) away
+from 0 as soon as a metric has a negative estimate, and would give the smallest real
+estimate no weight at all. Estimates for lower-is-better metrics arrive already expressed
+as improvements (hours saved, not hours taken), so a bigger number is always better.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+RICE_IMPACT_SCALE = (3.0, 2.0, 1.0, 0.5, 0.25)
+RICE_MIN_EFFORT = 0.5
+WSJF_SCALE = (1, 2, 3, 5, 8, 13, 20)
+ICE_MIN, ICE_MAX = 1, 10
+MOSCOW_BUCKETS = ("must", "should", "could", "wont")
+
+
+def _out(x: NDArray) -> NDArray | np.generic:
+    """Scalars in, NumPy scalar out; arrays in, array out."""
+    return x[()] if x.ndim == 0 else x
+
+
+def _require(ok: NDArray, x: NDArray, what: str) -> None:
+    """Raise ``ValueError`` naming the first offending value (and where it sits)."""
+    if np.all(ok):
+        return
+    bad = np.flatnonzero(~np.broadcast_to(ok, x.shape))[0]
+    where = f" at index {np.unravel_index(bad, x.shape)}" if x.ndim else ""
+    raise ValueError(f"{what}; got {x.flat[bad].item()!r}{where}")
+
+
+def _floats(*args: ArrayLike) -> list[NDArray[np.float64]]:
+    return [np.asarray(a, dtype=np.float64) for a in args]
+
+
+def rice(reach: ArrayLike, impact: ArrayLike, confidence: ArrayLike, effort: ArrayLike):
+    """RICE = reach × impact × confidence ÷ effort.
+
+    ``reach`` ≥ 0 (people or events per period); ``impact`` one of 3, 2, 1, 0.5, 0.25;
+    ``confidence`` a fraction in [0, 1] (1.0 high, 0.8 medium, 0.5 low); ``effort`` in
+    person-months, > 0, with anything under 0.5 counted as 0.5 so that tiny tasks do not
+    swamp the list. Raises ``ValueError`` otherwise.
+    """
+    reach, impact, confidence, effort = _floats(reach, impact, confidence, effort)
+    _require(np.isfinite(reach) & (reach >= 0), reach, "RICE reach must be 0 or more")
+    _require(np.isin(impact, RICE_IMPACT_SCALE), impact, "RICE impact must be 3, 2, 1, 0.5 or 0.25")
+    _require((confidence >= 0) & (confidence <= 1), confidence, "RICE confidence must be 0–1")
+    _require(
+        np.isfinite(effort) & (effort > 0), effort, "RICE effort must be more than 0 person-months"
+    )
+    return _out(reach * impact * confidence / np.maximum(effort, RICE_MIN_EFFORT))
+
+
+def wsjf(
+    business_value: ArrayLike,
+    time_criticality: ArrayLike,
+    risk_reduction: ArrayLike,
+    job_size: ArrayLike,
+):
+    """WSJF = (business value + time criticality + risk reduction) ÷ job size.
+
+    Every input must be on the scale 1, 2, 3, 5, 8, 13, 20; ``ValueError`` otherwise.
+    """
+    parts = _floats(business_value, time_criticality, risk_reduction, job_size)
+    names = ("business value", "time criticality", "risk reduction", "job size")
+    for name, x in zip(names, parts, strict=True):
+        _require(np.isin(x, WSJF_SCALE), x, f"WSJF {name} must be one of {WSJF_SCALE}")
+    value, time, risk, size = parts
+    return _out((value + time + risk) / size)
+
+
+def ice(impact: ArrayLike, confidence: ArrayLike, ease: ArrayLike):
+    """ICE = impact × confidence × ease, each between 1 and 10 inclusive (``ValueError`` if not).
+
+    Fractional values are accepted, so a team may average several people's marks.
+    """
+    parts = _floats(impact, confidence, ease)
+    for name, x in zip(("impact", "confidence", "ease"), parts, strict=True):
+        _require((x >= ICE_MIN) & (x <= ICE_MAX), x, f"ICE {name} must be between 1 and 10")
+    impact, confidence, ease = parts
+    return _out(impact * confidence * ease)
+
+
+def scatter_estimates(
+    item_index: ArrayLike,
+    cohort_index: ArrayLike,
+    metric_index: ArrayLike,
+    value: ArrayLike,
+    confidence: ArrayLike,
+    *,
+    shape: tuple[int, int, int],
+    dtype: np.dtype | type = np.float32,
+) -> tuple[NDArray, NDArray]:
+    """Scatter estimate rows (parallel arrays, as the database returns them) into dense arrays.
+
+    Returns ``(values, confidence)``, each indexed ``[item, cohort, metric]`` with
+    ``shape = (items, cohorts, metrics)``; cells without a row hold 0 and 0. The arrays are
+    views onto item-fastest storage, which is the layout ``benefit_per_effort`` reads
+    without copying. float32 is the default: estimates carry a few significant figures and
+    a score sums at most cohorts × metrics terms, far inside float32's seven digits.
+    Raises ``ValueError`` for an index out of range or two rows for the same cell.
+    """
+    n_items, n_cohorts, n_metrics = shape
+    columns = [np.asarray(a) for a in (item_index, cohort_index, metric_index, value, confidence)]
+    if len({a.shape for a in columns}) != 1 or columns[0].ndim != 1:
+        raise ValueError("estimate columns must be 1-D arrays of the same length")
+    items, cohorts, metrics, value, confidence = columns
+    store_values = np.zeros((n_cohorts, n_metrics, n_items), dtype=dtype)
+    store_confidence = np.zeros_like(store_values)
+    try:
+        cell = np.ravel_multi_index((cohorts, metrics, items), store_values.shape)
+    except ValueError as error:
+        raise ValueError(f"estimate index out of range for shape {shape}") from error
+    seen = np.zeros(store_values.size, dtype=bool)
+    seen[cell] = True
+    if np.count_nonzero(seen) != cell.size:
+        raise ValueError("two estimates for the same item, cohort and metric")
+    store_values.reshape(-1)[cell] = value
+    store_confidence.reshape(-1)[cell] = confidence
+    return store_values.transpose(2, 0, 1), store_confidence.transpose(2, 0, 1)
+
+
+@dataclass(frozen=True, eq=False)
+class BenefitScores:
+    """Benefit-per-effort figures for every item of one product, indexed by item.
+
+    ``by_cohort`` [item, cohort] and ``by_metric`` [item, metric] split ``raw_benefit``
+    (before the haircut) so a page can say where an item's benefit comes from; each
+    sums to ``raw_benefit`` up to rounding. ``metric_scale`` is the divisor used to
+    normalise each metric (0 when the metric has no estimates).
+    """
+
+    raw_benefit: NDArray[np.float64]
+    adjusted_benefit: NDArray[np.float64]
+    raw_score: NDArray[np.float64]
+    adjusted_score: NDArray[np.float64]
+    effort: NDArray[np.float64]
+    adjusted_effort: NDArray[np.float64]
+    by_cohort: NDArray[np.floating]
+    by_metric: NDArray[np.floating]
+    needs_estimates: NDArray[np.bool_]
+    metric_scale: NDArray[np.float64]
+    benefit_factor: NDArray[np.float64]
+
+    def cohort_scores(self) -> NDArray[np.float64]:
+        """Adjusted score as if only one cohort counted, [item, cohort].
+
+        Rank column ``c`` with ``rank(s[:, c], scores.by_cohort[:, c], age_key)``; the
+        columns sum to ``adjusted_score``.
+        """
+        return self.by_cohort * (self.benefit_factor / self.adjusted_effort)[:, None]
+
+    def metric_scores(self) -> NDArray[np.float64]:
+        """Adjusted score split by metric, [item, metric]; columns sum to ``adjusted_score``."""
+        return self.by_metric * (self.benefit_factor / self.adjusted_effort)[:, None]
+
+
+def _item_last(a: ArrayLike, dtype: np.dtype, name: str) -> NDArray:
+    """``a[item, cohort, metric]`` as contiguous ``[cohort, metric, item]``; no copy if it is."""
+    a = np.asarray(a)
+    if a.ndim != 3:
+        raise ValueError(f"{name} must be indexed [item, cohort, metric]; got shape {a.shape}")
+    return np.ascontiguousarray(np.moveaxis(a, 0, -1), dtype=dtype)
+
+
+def benefit_per_effort(
+    values: ArrayLike,
+    confidence: ArrayLike,
+    cohort_weight: ArrayLike,
+    metric_weight: ArrayLike,
+    effort: ArrayLike,
+    *,
+    effort_uplift: ArrayLike = 0.0,
+    benefit_haircut: ArrayLike = 0.0,
+) -> BenefitScores:
+    """Score every item of a product by benefit per point of effort.
+
+    benefit[i] = Σ over cohorts c and metrics m of
+    ``cohort_weight[c] × metric_weight[m] × values[i, c, m] / scale[m] × confidence[i, c, m]``
+    where ``scale[m]`` is the largest ``|value|`` of metric m across the product's items
+    and cohorts. Cohorts share a metric's scale because a metric's unit is the same for
+    every cohort; the cohort weight is what says how much each cohort matters.
+
+    A cell is an estimate when its confidence is above 0; NaN values are treated as
+    missing. Adjusted benefit is ``benefit × (1 − benefit_haircut)``, adjusted effort
+    ``effort × (1 + effort_uplift)``; the scores divide one by the other. Items with no
+    estimate score exactly 0 and are flagged in ``needs_estimates``. Raises
+    ``ValueError`` for effort ≤ 0, confidence outside [0, 1], infinite values, an
+    uplift below 0, a haircut outside [0, 1) or arrays whose shapes disagree.
+
+    Arithmetic is elementwise in a fixed order (no BLAS), so identical items get
+    bit-identical scores wherever they sit and ties stay ties. Computes in float32 when
+    both ``values`` and ``confidence`` are float32, float64 otherwise.
+    """
+    dtype = np.result_type(np.asarray(values).dtype, np.asarray(confidence).dtype, np.float32)
+    v = _item_last(values, dtype, "values")
+    c = _item_last(confidence, dtype, "confidence")
+    if v.shape != c.shape:
+        raise ValueError(f"values and confidence differ in shape: {v.shape} vs {c.shape}")
+    n_cohorts, n_metrics, n_items = v.shape
+    cohort_weight, metric_weight, effort = _floats(cohort_weight, metric_weight, effort)
+    if cohort_weight.shape != (n_cohorts,) or metric_weight.shape != (n_metrics,):
+        raise ValueError("need one weight per cohort and one per metric")
+    if effort.shape != (n_items,):
+        raise ValueError(f"need one effort per item ({n_items}); got shape {effort.shape}")
+    _require(np.isfinite(effort) & (effort > 0), effort, "effort must be more than 0 points")
+    uplift, haircut = _floats(effort_uplift, benefit_haircut)
+    if not {uplift.shape, haircut.shape} <= {(), (n_items,)}:
+        raise ValueError("effort uplift and benefit haircut must be one number or one per item")
+    _require(np.isfinite(uplift) & (uplift >= 0), uplift, "effort uplift must be 0 or more")
+    _require((haircut >= 0) & (haircut < 1), haircut, "benefit haircut must be in [0, 1)")
+    for name, w in (("cohort", cohort_weight), ("metric", metric_weight)):
+        _require(np.isfinite(w) & (w >= 0), w, f"{name} weights must be 0 or more")
+    # The per-item maximum confidence doubles as the "has any estimate" test.
+    if not (c.min(initial=0) >= 0 and c.max(initial=0) <= 1):
+        raise ValueError("confidence must be between 0 and 1 (0 = no estimate)")
+
+    present = np.ceil(c)  # 1 where confidence is in (0, 1], else 0
+    magnitude = np.abs(v)
+    magnitude *= present  # NaN and inf survive the mask, so one check catches both
+    scale = magnitude.max(axis=2, initial=0).max(axis=0, initial=0)
+    if not np.all(np.isfinite(scale)):
+        if np.isinf(v).any():
+            raise ValueError("values must be finite; use NaN or 0 for a missing estimate")
+        missing = np.isnan(v)
+        v, c = np.where(missing, 0, v), np.where(missing, 0, c)
+        present = np.ceil(c)
+        magnitude = np.abs(v) * present
+        scale = magnitude.max(axis=2, initial=0).max(axis=0, initial=0)
+    del magnitude
+
+    with np.errstate(divide="ignore", invalid="ignore"):
+        per_metric = np.where(scale > 0, metric_weight / scale, 0.0)
+    weight = (cohort_weight[:, None] * per_metric[None, :]).astype(dtype)
+    contribution = v * c
+    contribution *= weight[:, :, None]
+    by_cohort = contribution.sum(axis=1)  # [cohort, item]
+    by_metric = contribution.sum(axis=0)  # [metric, item]
+    raw_benefit = by_cohort.sum(axis=0, dtype=np.float64)
+    needs_estimates = present.max(axis=(0, 1), initial=0) == 0
+
+    benefit_factor = 1.0 - haircut
+    adjusted_effort = effort * (1.0 + uplift)
+    adjusted_benefit = raw_benefit * benefit_factor
+    return BenefitScores(
+        raw_benefit=raw_benefit,
+        adjusted_benefit=adjusted_benefit,
+        raw_score=raw_benefit / effort,
+        adjusted_score=adjusted_benefit / adjusted_effort,
+        effort=effort,
+        adjusted_effort=adjusted_effort,
+        by_cohort=by_cohort.T,
+        by_metric=by_metric.T,
+        needs_estimates=needs_estimates,
+        metric_scale=scale.astype(np.float64),
+        benefit_factor=benefit_factor,
+    )
+
+
+def _same_length(*arrays: NDArray) -> None:
+    if any(a.ndim != 1 for a in arrays) or len({a.size for a in arrays}) != 1:
+        raise ValueError("rank inputs must be 1-D arrays of the same length")
+
+
+def rank(
+    score: ArrayLike, benefit: ArrayLike, age_key: ArrayLike
+) -> tuple[NDArray[np.int64], NDArray[np.intp]]:
+    """Rank items: higher score first, then higher benefit, then older (smaller ``age_key``).
+
+    Returns ``(ranks, order)``: ``ranks[i]`` is item i's 1-based rank, ``order`` lists item
+    indices from first to last. The order is strict and total; should ``age_key`` repeat,
+    the lower array position goes first. Scores and benefits must be finite.
+    """
+    score, benefit = _floats(score, benefit)
+    age_key = np.asarray(age_key)
+    _same_length(score, benefit, age_key)
+    if not (np.isfinite(score).all() and np.isfinite(benefit).all()):
+        raise ValueError("scores and benefits must be finite numbers")
+    # Sorting by score alone is the expensive part, and NumPy's unstable argsort is the
+    # fastest sort it has; only items whose scores tie need the full three-key lexsort.
+    order = np.argsort(-score)
+    ordered = score[order]
+    tie = ordered[1:] == ordered[:-1]
+    if tie.any():
+        tied = np.zeros(order.size, dtype=bool)
+        tied[:-1] = tie
+        tied[1:] |= tie
+        at = np.flatnonzero(tied)
+        items = np.sort(order[at])  # array position as the last resort
+        order[at] = items[np.lexsort((age_key[items], -benefit[items], -score[items]))]
+    ranks = np.empty(order.size, dtype=np.int64)
+    ranks[order] = np.arange(1, order.size + 1)
+    return ranks, order
+
+
+def moscow_rank(
+    bucket_codes: ArrayLike,
+    benefit_score: ArrayLike,
+    age_key: ArrayLike,
+    *,
+    benefit: ArrayLike | None = None,
+) -> tuple[NDArray[np.int64], NDArray[np.intp]]:
+    """Rank by MoSCoW bucket (must, should, could, won't), then as ``rank`` inside each bucket.
+
+    ``bucket_codes`` are 0–3 (0 = must) or the strings in ``MOSCOW_BUCKETS``. Inside a
+    bucket: higher ``benefit_score`` first, then higher ``benefit`` if given, then older.
+    """
+    codes = np.asarray(bucket_codes)
+    if codes.dtype.kind in "OUS":
+        lookup = {name: i for i, name in enumerate(MOSCOW_BUCKETS)}
+        unknown = sorted({str(x) for x in codes.tolist()} - lookup.keys())
+        if unknown:
+            raise ValueError(f"MoSCoW bucket must be one of {MOSCOW_BUCKETS}; got {unknown[0]!r}")
+        codes = np.array([lookup[x] for x in codes.tolist()], dtype=np.int64)
+    _require(np.isin(codes, range(4)), codes, "MoSCoW bucket code must be 0, 1, 2 or 3")
+    score, age_key = np.asarray(benefit_score, dtype=np.float64), np.asarray(age_key)
+    tiebreak = np.zeros(score.size) if benefit is None else np.asarray(benefit, dtype=np.float64)
+    _same_length(codes, score, tiebreak, age_key)
+    if not (np.isfinite(score).all() and np.isfinite(tiebreak).all()):
+        raise ValueError("scores and benefits must be finite numbers")
+    order = np.lexsort((age_key, -tiebreak, -score, codes))
+    ranks = np.empty(order.size, dtype=np.int64)
+    ranks[order] = np.arange(1, order.size + 1)
+    return ranks, order
+
+
+class Ranking(NamedTuple):
+    scores: BenefitScores
+    ranks: NDArray[np.int64]
+    order: NDArray[np.intp]
+
+
+def rank_product(
+    values: ArrayLike,
+    confidence: ArrayLike,
+    cohort_weight: ArrayLike,
+    metric_weight: ArrayLike,
+    effort: ArrayLike,
+    age_key: ArrayLike,
+    *,
+    effort_uplift: ArrayLike = 0.0,
+    benefit_haircut: ArrayLike = 0.0,
+) -> Ranking:
+    """Score a whole product with ``benefit_per_effort`` and rank it by adjusted score."""
+    scores = benefit_per_effort(
+        values,
+        confidence,
+        cohort_weight,
+        metric_weight,
+        effort,
+        effort_uplift=effort_uplift,
+        benefit_haircut=benefit_haircut,
+    )
+    ranks, order = rank(scores.adjusted_score, scores.adjusted_benefit, age_key)
+    return Ranking(scores, ranks, order)
+
+
+def explain(scores: BenefitScores, a: int, b: int, *, age_key: ArrayLike) -> dict:
+    """Why item ``a`` sits above (or below) item ``b``, as plain data.
+
+    Differences are a − b in adjusted terms. ``cohorts`` and ``metrics`` split the score
+    difference (they sum to it, up to rounding), biggest share of the gap first.
+    ``decided_by`` names the key that separates the two under ``rank``'s rules.
+    """
+    age_key = np.asarray(age_key)
+    score, benefit = scores.adjusted_score, scores.adjusted_benefit
+    decided_by, a_above_b = "position", a < b
+    for name, key, higher_first in (
+        ("score", score, True),
+        ("benefit", benefit, True),
+        ("age", age_key, False),
+    ):
+        if key[a] != key[b]:
+            decided_by, a_above_b = name, bool((key[a] > key[b]) == higher_first)
+            break
+
+    def split(per_item: NDArray, label: str) -> list[dict]:
+        gap = per_item[a] - per_item[b]
+        biggest_first = np.argsort(-abs(gap), kind="stable")
+        return [{label: int(j), "score_difference": float(gap[j])} for j in biggest_first]
+
+    def item(i: int) -> dict:
+        return {
+            "item": int(i),
+            "score": float(score[i]),
+            "benefit": float(benefit[i]),
+            "effort": float(scores.effort[i]),
+            "adjusted_effort": float(scores.adjusted_effort[i]),
+            "needs_estimates": bool(scores.needs_estimates[i]),
+        }
+
+    return {
+        "a": item(a),
+        "b": item(b),
+        "a_above_b": a_above_b,
+        "decided_by": decided_by,
+        "score_difference": float(score[a] - score[b]),
+        "benefit_difference": float(benefit[a] - benefit[b]),
+        "effort_difference": float(scores.adjusted_effort[a] - scores.adjusted_effort[b]),
+        "cohorts": split(scores.cohort_scores(), "cohort"),
+        "metrics": split(scores.metric_scores(), "metric"),
+    }

@@ -1,0 +1,458 @@
+"""Vote aggregation: ballots in, a ranking of candidates out. Pure Python and NumPy, no ORM.
+
+A ranked ballot is ``(ranking, weight)``. ``ranking`` lists candidates best first; an entry
+that is a list, tuple, set or frozenset is a group of tied candidates (so a candidate itself
+must not be one of those types). Candidates a ballot does not mention are tied below all it
+ranks. A dots ballot is ``(points_by_candidate, weight)``.
+
+Every method works from the weighted pairwise matrix ``P``, where ``P[i, j]`` is the total
+weight of ballots that put candidate ``i`` strictly above candidate ``j``:
+
+- schulze: strongest paths over winning votes (a path is as strong as its weakest defeat);
+  ``i`` is ahead of ``j`` when its path to ``j`` is stronger than the path back. The first
+  tier is the Schulze winners (beaten by no one), the next the unbeaten among the rest, …
+- ranked_pairs: pairwise victories are locked in order of margin, skipping any that would
+  close a cycle; equal margins go in ``candidates`` order, by winner and then by loser.
+  Tiers are the layers of the locked graph, built like Schulze's.
+- borda: m−1 … 0 points by position; tied candidates (unranked ones too) share the average
+  of their positions' points.
+- copeland: pairwise wins minus pairwise losses.
+- dots: points × weight, summed.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections import Counter
+from collections.abc import Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+import numpy as np
+
+Candidate = Hashable
+
+METHODS = ("schulze", "borda", "copeland", "ranked_pairs", "dots")
+
+# Weights are floats, and sums that are equal in exact arithmetic can differ in their last bits
+# depending on the order of addition; rounding keeps such ties tied (a margin of 1e-16 is noise,
+# not a pairwise win). Integer weights are unaffected.
+_DECIMALS = 9
+_GROUP_TYPES = (list, tuple, set, frozenset)
+# Candidate pairs counted per np.bincount call: bounds the temporaries to roughly 100 MB.
+_PAIRS_PER_BATCH = 1 << 22
+
+
+@dataclass(frozen=True)
+class Result:
+    """The outcome of :func:`aggregate`.
+
+    ``ranking`` is a list of tiers, best first; within a tier candidates keep ``candidates``
+    order. ``pairwise[i, j]`` is the total weight of ballots preferring ``candidates[i]`` to
+    ``candidates[j]`` (read-only float64; for dots, a ballot prefers i to j when it gives i
+    more points). ``scores`` holds Borda points, Copeland wins − losses or dots per candidate,
+    and is None for Schulze and ranked pairs, which have no scores.
+    """
+
+    method: str
+    candidates: tuple[Candidate, ...]
+    ranking: list[list[Candidate]]
+    pairwise: np.ndarray = field(repr=False, compare=False)
+    scores: dict[Candidate, float] | None = None
+
+    @property
+    def winners(self) -> list[Candidate]:
+        return list(self.ranking[0]) if self.ranking else []
+
+
+class _Profile(NamedTuple):
+    """Ballots flattened: ballot b ranks ``entries[offsets[b]:offsets[b] + lengths[b]]``."""
+
+    entries: np.ndarray  # candidate index of each ranked entry, ballot after ballot
+    levels: np.ndarray  # its tier within the ballot, non-decreasing, 0 = best
+    lengths: np.ndarray  # ranked entries per ballot
+    weights: np.ndarray  # per ballot
+
+
+def aggregate(
+    ballots: Iterable[tuple[Any, float]],
+    method: str = "schulze",
+    candidates: Sequence[Candidate] | None = None,
+    budget: float | None = None,
+) -> Result:
+    """Aggregate weighted ballots with ``method`` (one of ``METHODS``).
+
+    ``candidates`` fixes the candidate set and order (the order of ``Result.candidates``, of
+    ties within a tier and of ranked pairs' tie-breaks); ballots may then name no one else.
+    Without it, the candidates are those the ballots name, in first-seen order (ballot by
+    ballot, best first). ``budget`` caps each dots ballot's total points (dots only).
+
+    Raises ValueError for a malformed ballot: a candidate twice, an unknown candidate when
+    ``candidates`` is given, a negative or non-finite weight, negative dots, or dots over budget.
+    """
+    if method not in METHODS:
+        raise ValueError(f"unknown method {method!r}; choose from {', '.join(METHODS)}")
+    if budget is not None and method != "dots":
+        raise ValueError("budget applies only to method='dots'")
+    index: dict[Candidate, int] = {}
+    for candidate in candidates if candidates is not None else ():
+        _check_candidate(candidate, "candidates")
+        if candidate in index:
+            raise ValueError(f"candidates: {candidate!r} appears twice")
+        index[candidate] = len(index)
+    fixed = candidates is not None
+
+    if method == "dots":
+        profile, dots = _parse_dots(ballots, index, fixed, budget)
+    else:
+        profile, dots = _parse_rankings(ballots, index, fixed), None
+    names = tuple(index)
+    m = len(names)
+    pairwise = _pairwise(profile, m)
+
+    scores: np.ndarray | None = None
+    if method == "schulze":
+        tiers = _layers(_schulze_beats(pairwise))
+    elif method == "ranked_pairs":
+        tiers = _layers(_ranked_pairs_locks(pairwise))
+    else:
+        if method == "borda":
+            # Per ballot, a candidate's averaged Borda points are the candidates strictly below
+            # it plus half of those tied with it, which sums to this over all ballots.
+            total = float(profile.weights.sum())
+            scores = 0.5 * (pairwise - pairwise.T).sum(axis=1) + 0.5 * total * (m - 1)
+        elif method == "copeland":
+            scores = (pairwise > pairwise.T).sum(axis=1) - (pairwise < pairwise.T).sum(axis=1)
+        else:
+            scores = dots
+        scores = np.round(scores, _DECIMALS)
+        tiers = _score_tiers(scores)
+
+    pairwise.setflags(write=False)
+    return Result(
+        method=method,
+        candidates=names,
+        ranking=[[names[i] for i in tier] for tier in tiers],
+        pairwise=pairwise,
+        scores=None if scores is None else dict(zip(names, scores.tolist(), strict=True)),
+    )
+
+
+def schulze_strengths(pairwise: np.ndarray) -> np.ndarray:
+    """Strongest-path strengths over winning votes: ``S[i, j]`` is the largest ``s`` such
+    that a chain of pairwise wins, each by ``s`` or more winning votes, leads from i to j
+    (0 when none does). The Schulze method puts i ahead of j when ``S[i, j] > S[j, i]``.
+    """
+    if pairwise.size == 0:
+        return np.zeros(pairwise.shape)
+    values, codes = _order_codes(np.where(pairwise > pairwise.T, pairwise, 0.0))
+    strengths = values[_widest_paths(codes)]
+    np.fill_diagonal(strengths, 0.0)  # a candidate's path to itself means nothing
+    return strengths
+
+
+def kendall_tau(order_a: Sequence[Any], order_b: Sequence[Any]) -> float:
+    """Kendall's tau-b between two rankings of the same items, in [-1, 1].
+
+    Rankings are written like ballots: best first, a list/tuple/set entry being a group of
+    tied items; both must list every item exactly once. Returns NaN when either ranking has
+    no untied pair (tau-b is undefined there). O(n²) time and memory; fine to n ≈ 5,000.
+    """
+    level_a, level_b = _levels_of(order_a, "order_a"), _levels_of(order_b, "order_b")
+    if level_a.keys() != level_b.keys():
+        raise ValueError("kendall_tau: the two rankings must cover the same items")
+    a = np.fromiter(level_a.values(), dtype=np.int64, count=len(level_a))
+    b = np.fromiter((level_b[item] for item in level_a), dtype=np.int64, count=len(level_a))
+    sign_a = np.sign(a[:, None] - a[None, :]).astype(np.int8)
+    sign_b = np.sign(b[:, None] - b[None, :]).astype(np.int8)
+    # Over ordered pairs: concordant − discordant, and the pairs each ranking leaves untied.
+    agreement = int(np.sum(sign_a * sign_b, dtype=np.int64))
+    untied = np.count_nonzero(sign_a) * np.count_nonzero(sign_b)
+    return agreement / math.sqrt(untied) if untied else math.nan
+
+
+def cohort_weights(
+    voter_cohorts: Mapping[Hashable, Hashable], voice_weight: Mapping[Hashable, float]
+) -> dict[Hashable, float]:
+    """Ballot weight per voter, so that each cohort's voters together weigh its voice weight.
+
+    ``voter_cohorts`` maps each voter who voted to their cohort; each cohort's voice weight is
+    split evenly among them (sums are exact up to float rounding). A cohort with no voters
+    carries no weight. Raises ValueError for a cohort without a voice weight, or a negative one.
+    """
+    voters_per_cohort = Counter(voter_cohorts.values())
+    share: dict[Hashable, float] = {}
+    for cohort, voters in voters_per_cohort.items():
+        if cohort not in voice_weight:
+            raise ValueError(f"cohort {cohort!r} has voters but no voice weight")
+        weight = float(voice_weight[cohort])
+        if not math.isfinite(weight) or weight < 0:
+            raise ValueError(f"cohort {cohort!r}: voice weight {weight!r} must be finite and ≥ 0")
+        share[cohort] = weight / voters
+    return {voter: share[cohort] for voter, cohort in voter_cohorts.items()}
+
+
+# Parsing -------------------------------------------------------------------------------------
+
+
+def _check_candidate(candidate: Any, where: str) -> None:
+    if isinstance(candidate, _GROUP_TYPES):
+        raise ValueError(f"{where}: {candidate!r} is a group, not a candidate")
+    try:
+        hash(candidate)
+    except TypeError:
+        raise ValueError(f"{where}: candidate {candidate!r} is not hashable") from None
+
+
+def _index_of(candidate: Any, index: dict[Candidate, int], fixed: bool, where: str) -> int:
+    _check_candidate(candidate, where)
+    if candidate not in index:
+        if fixed:
+            raise ValueError(f"{where}: unknown candidate {candidate!r}")
+        index[candidate] = len(index)
+    return index[candidate]
+
+
+def _unpack(ballot: Any, where: str) -> tuple[Any, float]:
+    try:
+        content, weight = ballot
+    except (TypeError, ValueError):
+        raise ValueError(f"{where}: expected a (ranking, weight) pair") from None
+    try:
+        weight = float(weight)
+    except (TypeError, ValueError):
+        raise ValueError(f"{where}: weight {weight!r} is not a number") from None
+    if not math.isfinite(weight) or weight < 0:
+        raise ValueError(f"{where}: weight {weight!r} must be finite and ≥ 0")
+    return content, weight
+
+
+def _parse_rankings(ballots: Iterable[Any], index: dict, fixed: bool) -> _Profile:
+    entries: list[int] = []
+    levels: list[int] = []
+    lengths: list[int] = []
+    weights: list[float] = []
+    lookup = index.__getitem__
+    for number, ballot in enumerate(ballots):
+        where = f"ballot {number}"
+        ranking, weight = _unpack(ballot, where)
+        if not isinstance(ranking, Sequence) or isinstance(ranking, str):
+            raise ValueError(f"{where}: a ranking must be a list, best first")
+        try:
+            # Fast path: every entry a known single candidate (groups are unhashable or
+            # unknown, as no candidate may be a tuple or frozenset).
+            found = list(map(lookup, ranking))
+            tiers: Iterable[int] = range(len(found))
+        except (KeyError, TypeError):
+            found, tiers = [], []
+            for level, entry in enumerate(ranking):
+                for candidate in entry if isinstance(entry, _GROUP_TYPES) else (entry,):
+                    found.append(_index_of(candidate, index, fixed, where))
+                    tiers.append(level)
+        if len(set(found)) != len(found):
+            raise ValueError(f"{where}: a candidate appears more than once")
+        entries.extend(found)
+        levels.extend(tiers)
+        lengths.append(len(found))
+        weights.append(weight)
+    return _profile(entries, levels, lengths, weights)
+
+
+def _parse_dots(
+    ballots: Iterable[Any], index: dict, fixed: bool, budget: float | None
+) -> tuple[_Profile, np.ndarray]:
+    """Dots ballots, plus each one read as a ranking by points (unallocated = 0 = unranked)."""
+    entries: list[int] = []
+    levels: list[int] = []
+    lengths: list[int] = []
+    weights: list[float] = []
+    dotted: list[int] = []
+    dotted_weight: list[float] = []
+    for number, ballot in enumerate(ballots):
+        where = f"ballot {number}"
+        points_by_candidate, weight = _unpack(ballot, where)
+        if not isinstance(points_by_candidate, Mapping):
+            raise ValueError(f"{where}: a dots ballot must map candidates to points")
+        given: list[tuple[float, int]] = []
+        for candidate, points in points_by_candidate.items():
+            if isinstance(points, bool) or not isinstance(points, numbers.Real):
+                raise ValueError(f"{where}: points {points!r} for {candidate!r} not a number")
+            if not math.isfinite(points) or points < 0:
+                raise ValueError(f"{where}: points for {candidate!r} must be finite and ≥ 0")
+            given.append((float(points), _index_of(candidate, index, fixed, where)))
+        if budget is not None and math.fsum(p for p, _ in given) > budget:
+            raise ValueError(f"{where}: {math.fsum(p for p, _ in given)} dots over budget {budget}")
+        given = sorted((pair for pair in given if pair[0] > 0), key=lambda pair: -pair[0])
+        level, previous = -1, None
+        for points, candidate in given:
+            level += points != previous
+            previous = points
+            entries.append(candidate)
+            levels.append(level)
+            dotted.append(candidate)
+            dotted_weight.append(points * weight)
+        lengths.append(len(given))
+        weights.append(weight)
+    dots = np.bincount(np.array(dotted, dtype=np.int64), dotted_weight, minlength=len(index))
+    return _profile(entries, levels, lengths, weights), dots.astype(np.float64)
+
+
+def _profile(entries: list, levels: list, lengths: list, weights: list) -> _Profile:
+    return _Profile(
+        entries=np.array(entries, dtype=np.int64),
+        levels=np.array(levels, dtype=np.int64),
+        lengths=np.array(lengths, dtype=np.int64),
+        weights=np.array(weights, dtype=np.float64),
+    )
+
+
+def _levels_of(order: Sequence[Any], where: str) -> dict[Any, int]:
+    levels: dict[Any, int] = {}
+    for level, entry in enumerate(order):
+        for item in entry if isinstance(entry, _GROUP_TYPES) else (entry,):
+            _check_candidate(item, where)
+            if item in levels:
+                raise ValueError(f"{where}: {item!r} appears more than once")
+            levels[item] = level
+    return levels
+
+
+# Pairwise matrix ----------------------------------------------------------------------------
+
+
+def _pairwise(profile: _Profile, m: int) -> np.ndarray:
+    """P[i, j] = weight of ballots ranking i strictly above j, from the ranked entries only.
+
+    A ballot ranking i puts it above j unless it ranks j above or level with i. So with
+    ``ranked[i]`` the weight of ballots ranking i and ``Q[i, j]`` the weight of those ranking
+    both with j at or above i, P = ranked[:, None] − Q: the m − k unranked candidates of a
+    ballot cost nothing, and Q needs only its k(k−1)/2 ranked pairs (plus tied ones reversed).
+    """
+    entries, levels, lengths, weights = profile
+    if m == 0 or entries.size == 0:
+        return np.zeros((m, m))
+    owner = np.repeat(np.arange(lengths.size), lengths)
+    ranked = np.bincount(entries, weights[owner], minlength=m)
+    offsets = np.cumsum(lengths) - lengths
+    # Ballots with a tie among their ranked entries need the tied pairs counted both ways.
+    tie_after = (levels[1:] == levels[:-1]) & (owner[1:] == owner[:-1])
+    has_tie = np.bincount(owner[1:][tie_after], minlength=lengths.size) > 0
+    uniform = bool(np.all(weights == weights[0]))
+
+    q = np.zeros(m * m)
+    batch: list[tuple[np.ndarray, np.ndarray]] = []
+    batched = 0
+    for k in np.unique(lengths[lengths >= 2]).tolist():
+        below, above = np.tril_indices(k, -1)  # entry `above` is ranked at or above `below`
+        rows = np.flatnonzero(lengths == k)
+        step = max(1, _PAIRS_PER_BATCH // below.size)
+        for start in range(0, rows.size, step):
+            chosen = rows[start : start + step]
+            at = offsets[chosen, None] + np.arange(k)
+            idx = entries[at]
+            w = np.broadcast_to(weights[chosen, None], (chosen.size, below.size))
+            batch.append(((idx[:, below] * m + idx[:, above]).ravel(), w.ravel()))
+            tied_rows = has_tie[chosen]
+            if tied_rows.any():
+                idx, lev, w = idx[tied_rows], levels[at[tied_rows]], w[tied_rows]
+                tied = lev[:, below] == lev[:, above]
+                batch.append(((idx[:, above] * m + idx[:, below])[tied], w[tied]))
+            batched += chosen.size * below.size
+            if batched >= _PAIRS_PER_BATCH:
+                q += _count(batch, m * m, uniform)
+                batch, batched = [], 0
+    if batch:
+        q += _count(batch, m * m, uniform)
+    if uniform:
+        q *= weights[0]
+    pairwise = ranked[:, None] - q.reshape(m, m)
+    np.fill_diagonal(pairwise, 0.0)
+    return np.round(pairwise, _DECIMALS)
+
+
+def _count(batch: list[tuple[np.ndarray, np.ndarray]], size: int, uniform: bool) -> np.ndarray:
+    flat = np.concatenate([pairs for pairs, _ in batch])
+    if uniform:  # every ballot weighs the same: counting is faster than summing weights
+        return np.bincount(flat, minlength=size).astype(np.float64)
+    return np.bincount(flat, np.concatenate([w for _, w in batch]), minlength=size)
+
+
+# Methods -----------------------------------------------------------------------------------
+
+
+def _order_codes(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The sorted distinct values and each entry's rank among them, in the narrowest dtype.
+
+    Widest paths use only min and max, which commute with any order-preserving relabelling, so
+    the Floyd–Warshall loop can run on one- or two-byte codes: 4–8× less memory traffic.
+    """
+    if np.all(values == np.rint(values)) and values.max() < (1 << 24):
+        whole = values.astype(np.int64)
+        present = np.zeros(int(whole.max()) + 1, dtype=bool)
+        present[whole] = True
+        distinct = np.flatnonzero(present).astype(np.float64)
+        codes = (np.cumsum(present) - 1)[whole]
+    else:
+        distinct, codes = np.unique(values, return_inverse=True)
+    n = distinct.size
+    dtype = np.uint8 if n <= 1 << 8 else np.uint16 if n <= 1 << 16 else np.uint32
+    return distinct, codes.reshape(values.shape).astype(dtype)
+
+
+def _widest_paths(strength: np.ndarray) -> np.ndarray:
+    """Floyd–Warshall for bottleneck paths, one vectorised row-by-column update per pivot."""
+    paths = strength.copy()
+    via = np.empty_like(paths)
+    for k in range(paths.shape[0]):
+        # Row and column k do not change during pivot k, so updating in place is safe.
+        np.minimum(paths[:, k, None], paths[k, None, :], out=via)
+        np.maximum(paths, via, out=paths)
+    return paths
+
+
+def _schulze_beats(pairwise: np.ndarray) -> np.ndarray:
+    if pairwise.size == 0:
+        return np.zeros(pairwise.shape, dtype=bool)
+    _, codes = _order_codes(np.where(pairwise > pairwise.T, pairwise, 0.0))
+    paths = _widest_paths(codes)
+    return paths > paths.T
+
+
+def _ranked_pairs_locks(pairwise: np.ndarray) -> np.ndarray:
+    """The transitive closure of the locked victories, as a boolean matrix."""
+    m = pairwise.shape[0]
+    margin = np.round(pairwise - pairwise.T, _DECIMALS)
+    winner, loser = np.nonzero(margin > 0)
+    order = np.lexsort((loser, winner, -margin[winner, loser]))
+    reach = np.zeros((m, m), dtype=bool)
+    for a, b in zip(winner[order].tolist(), loser[order].tolist(), strict=True):
+        if reach[b, a] or reach[a, b]:
+            continue  # locking a over b would close a cycle, or is already implied
+        sources = reach[:, a].copy()
+        sources[a] = True
+        targets = reach[b].copy()
+        targets[b] = True
+        reach[np.ix_(sources, targets)] = True
+    return reach
+
+
+def _layers(beats: np.ndarray) -> list[np.ndarray]:
+    """Tiers of a strict partial order: the unbeaten, then the unbeaten among the rest, …"""
+    remaining = np.ones(beats.shape[0], dtype=bool)
+    beaten_by = beats.sum(axis=0)
+    tiers = []
+    while remaining.any():
+        top = remaining & (beaten_by == 0)
+        if not top.any():  # impossible for these transitive relations; fail loudly if not
+            raise AssertionError("pairwise relation has a cycle")
+        tiers.append(np.flatnonzero(top))
+        remaining &= ~top
+        beaten_by = beaten_by - beats[top].sum(axis=0)
+    return tiers
+
+
+def _score_tiers(scores: np.ndarray) -> list[np.ndarray]:
+    order = np.argsort(-scores, kind="stable")  # stable keeps `candidates` order within a tier
+    ranked = scores[order]
+    return np.split(order, np.flatnonzero(ranked[1:] != ranked[:-1]) + 1) if order.size else []

@@ -1,0 +1,19 @@
+import pytest
+from django.core.management import call_command
+
+from backlog.models import BacklogItem, Product, ProductRole
+from customers.models import Membership
+
+pytestmark = pytest.mark.django_db
+
+
+def test_seed_demo_builds_a_council_and_running_it_twice_duplicates_nothing():
+    call_command("seed_demo", stdout=open("/dev/null", "w"))
+    counts = (BacklogItem.objects.count(), Product.objects.count(), ProductRole.objects.count())
+    call_command("seed_demo", stdout=open("/dev/null", "w"))
+    assert (BacklogItem.objects.count(), Product.objects.count(), ProductRole.objects.count()) == counts
+    assert counts[0] == 150 and counts[1] == 3
+    statuses = set(BacklogItem.objects.values_list("status", flat=True))
+    assert statuses == {"idea", "ready", "in_progress", "done", "live", "rejected"}
+    assert Membership.objects.filter(user__username="owner").exists()
+    assert BacklogItem.objects.filter(cohorts__isnull=True).count() == 0

@@ -1,0 +1,93 @@
+"""Shared fixtures: two organisations, people in each product role, and a logged-in client."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from backlog.models import ProductRoleKind
+from customers.models import OrganisationRole
+from customers.services import organisation_create
+from tests.factories import MembershipFactory, ProductFactory, ProductRoleFactory, UserFactory
+
+
+@pytest.fixture
+def organisation(db):
+    return organisation_create(name="Riverside Test Council", slug="riverside-test")
+
+
+@pytest.fixture
+def other_organisation(db):
+    return organisation_create(name="Elsewhere Borough", slug="elsewhere")
+
+
+@pytest.fixture
+def product(organisation):
+    return ProductFactory(organisation=organisation, name="Repairs")
+
+
+@pytest.fixture
+def other_product(other_organisation):
+    return ProductFactory(organisation=other_organisation, name="Elsewhere repairs")
+
+
+@pytest.fixture
+def make_member(organisation):
+    """A user in an organisation, with product roles: make_member(product=p, roles=[...])."""
+
+    def make(*, org=None, product=None, roles=(), admin=False, cohort=None):
+        org = org or organisation
+        user = UserFactory()
+        MembershipFactory(
+            user=user,
+            organisation=org,
+            role=OrganisationRole.ADMIN if admin else OrganisationRole.MEMBER,
+            cohort=cohort,
+        )
+        for role in roles:
+            ProductRoleFactory(product=product, user=user, role=role)
+        return user
+
+    return make
+
+
+@pytest.fixture
+def owner(make_member, product):
+    return make_member(product=product, roles=[ProductRoleKind.PRODUCT_OWNER])
+
+
+@pytest.fixture
+def viewer(make_member, product):
+    return make_member(product=product, roles=[ProductRoleKind.VIEWER])
+
+
+@pytest.fixture
+def outsider(make_member, other_organisation, other_product):
+    """A product owner in another organisation."""
+    return make_member(
+        org=other_organisation, product=other_product, roles=[ProductRoleKind.PRODUCT_OWNER]
+    )
+
+
+def client_for(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def owner_client(owner):
+    return client_for(owner)
+
+
+@pytest.fixture
+def viewer_client(viewer):
+    return client_for(viewer)
+
+
+@pytest.fixture
+def outsider_client(outsider):
+    return client_for(outsider)
+
+
+HTMX = {"HTTP_HX_REQUEST": "true"}
