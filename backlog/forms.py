@@ -42,7 +42,7 @@ class ItemForm(forms.ModelForm):
         if self.instance.pk and self.instance.status == ItemStatus.LIVE:
             choices = ItemStatus.choices
         self.fields["status"].choices = choices
-        self.fields["effort"].widget.attrs.update({"min": "0.1", "step": "0.5"})
+        self.fields["effort"].widget.attrs.update({"min": "0.1", "step": "any"})
         if self.instance.pk:
             links = self.instance.itemcapability_set.all()
             self.initial["builds"] = [lnk.capability_id for lnk in links if lnk.use == "builds"]

@@ -175,6 +175,54 @@ def _item_last(a: ArrayLike, dtype: np.dtype, name: str) -> NDArray:
     return np.ascontiguousarray(np.moveaxis(a, 0, -1), dtype=dtype)
 
 
+_CHUNK = 8192  # items per block: one block of products stays in L2 cache while it is summed
+
+
+def _contributions(v: NDArray, c: NDArray, weight: NDArray) -> tuple[NDArray, NDArray]:
+    """Sum ``v × c × weight`` ([cohort, metric, item]) over metrics and over cohorts.
+
+    Works through the items in blocks so the products never make a round trip through
+    main memory, and adds term by term in a fixed order rather than with ``sum`` or BLAS,
+    whose order can vary with an item's position: identical items must score identically.
+    """
+    n_cohorts, n_metrics, n_items = v.shape
+    by_cohort = np.zeros((n_cohorts, n_items), v.dtype)
+    by_metric = np.zeros((n_metrics, n_items), v.dtype)
+    product = np.empty((n_cohorts, n_metrics, min(n_items, _CHUNK)), v.dtype)
+    for start in range(0, n_items, _CHUNK):
+        part = slice(start, start + _CHUNK)
+        p = np.multiply(v[:, :, part], c[:, :, part], out=product[:, :, : v[0, 0, part].size])
+        p *= weight
+        cohort_part, metric_part = by_cohort[:, part], by_metric[:, part]
+        for m in range(n_metrics):
+            cohort_part += p[:, m]
+        for k in range(n_cohorts):
+            metric_part += p[k]
+    return by_cohort, by_metric
+
+
+def _metric_scale(v: NDArray, c: NDArray) -> NDArray:
+    """Largest ``|value|`` per metric among cells holding an estimate; ``v``, ``c`` [c, m, i].
+
+    Masking every cell by its confidence costs more than the rest of the scoring, and it
+    only matters when a cell with confidence 0 holds a value, which ``scatter_estimates``
+    never produces. So find each row's extreme first and mask only if one sits in such
+    a cell. NaN and inf come through as a non-finite scale for the caller to handle.
+    """
+    n_cohorts, n_metrics, n_items = v.shape
+    if v.size == 0:
+        return np.zeros(n_metrics, dtype=v.dtype)
+    rows_v, rows_c = v.reshape(-1, n_items), c.reshape(-1, n_items)
+    row = np.arange(rows_v.shape[0])
+    high, low = rows_v.argmax(axis=1), rows_v.argmin(axis=1)
+    high_wins = rows_v[row, high] >= -rows_v[row, low]
+    at = np.where(high_wins, high, low)
+    magnitude = np.abs(rows_v[row, at])
+    if not np.all((magnitude == 0) | (rows_c[row, at] > 0)):
+        magnitude = (np.abs(rows_v) * np.ceil(rows_c)).max(axis=1)  # ceil: 1 if 0 < c <= 1
+    return magnitude.reshape(n_cohorts, n_metrics).max(axis=0)
+
+
 def benefit_per_effort(
     values: ArrayLike,
     confidence: ArrayLike,
@@ -223,33 +271,27 @@ def benefit_per_effort(
     _require((haircut >= 0) & (haircut < 1), haircut, "benefit haircut must be in [0, 1)")
     for name, w in (("cohort", cohort_weight), ("metric", metric_weight)):
         _require(np.isfinite(w) & (w >= 0), w, f"{name} weights must be 0 or more")
-    # The per-item maximum confidence doubles as the "has any estimate" test.
     if not (c.min(initial=0) >= 0 and c.max(initial=0) <= 1):
         raise ValueError("confidence must be between 0 and 1 (0 = no estimate)")
 
-    present = np.ceil(c)  # 1 where confidence is in (0, 1], else 0
-    magnitude = np.abs(v)
-    magnitude *= present  # NaN and inf survive the mask, so one check catches both
-    scale = magnitude.max(axis=2, initial=0).max(axis=0, initial=0)
+    scale = _metric_scale(v, c)
     if not np.all(np.isfinite(scale)):
         if np.isinf(v).any():
             raise ValueError("values must be finite; use NaN or 0 for a missing estimate")
         missing = np.isnan(v)
         v, c = np.where(missing, 0, v), np.where(missing, 0, c)
-        present = np.ceil(c)
-        magnitude = np.abs(v) * present
-        scale = magnitude.max(axis=2, initial=0).max(axis=0, initial=0)
-    del magnitude
+        scale = _metric_scale(v, c)
 
     with np.errstate(divide="ignore", invalid="ignore"):
         per_metric = np.where(scale > 0, metric_weight / scale, 0.0)
-    weight = (cohort_weight[:, None] * per_metric[None, :]).astype(dtype)
-    contribution = v * c
-    contribution *= weight[:, :, None]
-    by_cohort = contribution.sum(axis=1)  # [cohort, item]
-    by_metric = contribution.sum(axis=0)  # [metric, item]
-    raw_benefit = by_cohort.sum(axis=0, dtype=np.float64)
-    needs_estimates = present.max(axis=(0, 1), initial=0) == 0
+    weight = (cohort_weight[:, None] * per_metric[None, :]).astype(dtype)[:, :, None]
+    by_cohort, by_metric = _contributions(v, c, weight)
+    raw_benefit = np.zeros(n_items)
+    for part in by_cohort:
+        raw_benefit += part
+    # Confidences are >= 0, so a sum is 0 exactly when every one is; BLAS's summation
+    # order cannot change that, and it is the fastest way to sum down the columns.
+    needs_estimates = np.ones(n_cohorts * n_metrics, dtype) @ c.reshape(-1, n_items) == 0
 
     benefit_factor = 1.0 - haircut
     adjusted_effort = effort * (1.0 + uplift)

@@ -40,8 +40,9 @@ METHODS = ("schulze", "borda", "copeland", "ranked_pairs", "dots")
 # not a pairwise win). Integer weights are unaffected.
 _DECIMALS = 9
 _GROUP_TYPES = (list, tuple, set, frozenset)
-# Candidate pairs counted per np.bincount call: bounds the temporaries to roughly 100 MB.
-_PAIRS_PER_BATCH = 1 << 22
+# Candidate pairs (or comparison cells) handled per vectorised step: bounds the temporaries to
+# roughly 100 MB whatever the number of ballots.
+_CELLS_PER_BATCH = 1 << 22
 
 
 @dataclass(frozen=True)
@@ -113,7 +114,8 @@ def aggregate(
 
     scores: np.ndarray | None = None
     if method == "schulze":
-        tiers = _layers(_schulze_beats(pairwise))
+        strengths = schulze_strengths(pairwise)
+        tiers = _layers(strengths > strengths.T)
     elif method == "ranked_pairs":
         tiers = _layers(_ranked_pairs_locks(pairwise))
     else:
@@ -240,8 +242,8 @@ def _parse_rankings(ballots: Iterable[Any], index: dict, fixed: bool) -> _Profil
         if not isinstance(ranking, Sequence) or isinstance(ranking, str):
             raise ValueError(f"{where}: a ranking must be a list, best first")
         try:
-            # Fast path: every entry a known single candidate (groups are unhashable or
-            # unknown, as no candidate may be a tuple or frozenset).
+            # Fast path: every entry a known single candidate (a group is unhashable or not a
+            # key, as no candidate may be a tuple or frozenset).
             found = list(map(lookup, ranking))
             tiers: Iterable[int] = range(len(found))
         except (KeyError, TypeError):
@@ -256,17 +258,20 @@ def _parse_rankings(ballots: Iterable[Any], index: dict, fixed: bool) -> _Profil
         levels.extend(tiers)
         lengths.append(len(found))
         weights.append(weight)
-    return _profile(entries, levels, lengths, weights)
+    return _Profile(
+        entries=np.array(entries, dtype=np.int64),
+        levels=np.array(levels, dtype=np.int64),
+        lengths=np.array(lengths, dtype=np.int64),
+        weights=np.array(weights, dtype=np.float64),
+    )
 
 
 def _parse_dots(
     ballots: Iterable[Any], index: dict, fixed: bool, budget: float | None
 ) -> tuple[_Profile, np.ndarray]:
-    """Dots ballots, plus each one read as a ranking by points (unallocated = 0 = unranked)."""
-    entries: list[int] = []
-    levels: list[int] = []
-    lengths: list[int] = []
-    weights: list[float] = []
+    """Dots per candidate, and the ballots read as rankings: more points ranks higher, equal
+    points tie, and candidates given no points are unranked."""
+    rankings: list[tuple[list[list[Candidate]], float]] = []
     dotted: list[int] = []
     dotted_weight: list[float] = []
     for number, ballot in enumerate(ballots):
@@ -274,37 +279,22 @@ def _parse_dots(
         points_by_candidate, weight = _unpack(ballot, where)
         if not isinstance(points_by_candidate, Mapping):
             raise ValueError(f"{where}: a dots ballot must map candidates to points")
-        given: list[tuple[float, int]] = []
+        by_points: dict[float, list[Candidate]] = {}
         for candidate, points in points_by_candidate.items():
             if isinstance(points, bool) or not isinstance(points, numbers.Real):
                 raise ValueError(f"{where}: points {points!r} for {candidate!r} not a number")
             if not math.isfinite(points) or points < 0:
                 raise ValueError(f"{where}: points for {candidate!r} must be finite and ≥ 0")
-            given.append((float(points), _index_of(candidate, index, fixed, where)))
-        if budget is not None and math.fsum(p for p, _ in given) > budget:
-            raise ValueError(f"{where}: {math.fsum(p for p, _ in given)} dots over budget {budget}")
-        given = sorted((pair for pair in given if pair[0] > 0), key=lambda pair: -pair[0])
-        level, previous = -1, None
-        for points, candidate in given:
-            level += points != previous
-            previous = points
-            entries.append(candidate)
-            levels.append(level)
-            dotted.append(candidate)
-            dotted_weight.append(points * weight)
-        lengths.append(len(given))
-        weights.append(weight)
+            dotted.append(_index_of(candidate, index, fixed, where))
+            dotted_weight.append(float(points) * weight)
+            if points > 0:
+                by_points.setdefault(float(points), []).append(candidate)
+        total = math.fsum(points_by_candidate.values())
+        if budget is not None and total > budget:
+            raise ValueError(f"{where}: {total:g} dots is over the budget of {budget:g}")
+        rankings.append(([by_points[p] for p in sorted(by_points, reverse=True)], weight))
     dots = np.bincount(np.array(dotted, dtype=np.int64), dotted_weight, minlength=len(index))
-    return _profile(entries, levels, lengths, weights), dots.astype(np.float64)
-
-
-def _profile(entries: list, levels: list, lengths: list, weights: list) -> _Profile:
-    return _Profile(
-        entries=np.array(entries, dtype=np.int64),
-        levels=np.array(levels, dtype=np.int64),
-        lengths=np.array(lengths, dtype=np.int64),
-        weights=np.array(weights, dtype=np.float64),
-    )
+    return _parse_rankings(rankings, index, fixed), dots
 
 
 def _levels_of(order: Sequence[Any], where: str) -> dict[Any, int]:
@@ -322,60 +312,82 @@ def _levels_of(order: Sequence[Any], where: str) -> dict[Any, int]:
 
 
 def _pairwise(profile: _Profile, m: int) -> np.ndarray:
-    """P[i, j] = weight of ballots ranking i strictly above j, from the ranked entries only.
+    """P[i, j] = weight of ballots ranking i strictly above j, unranked candidates included.
 
-    A ballot ranking i puts it above j unless it ranks j above or level with i. So with
-    ``ranked[i]`` the weight of ballots ranking i and ``Q[i, j]`` the weight of those ranking
-    both with j at or above i, P = ranked[:, None] − Q: the m − k unranked candidates of a
-    ballot cost nothing, and Q needs only its k(k−1)/2 ranked pairs (plus tied ones reversed).
+    A ballot ranking k of the m candidates is counted densely (m² comparisons, cheap in NumPy)
+    when k ≥ m/4, and through its ranked pairs alone (k²/2, each dearer) when shorter. The
+    crossover was measured; both ways give the same P.
     """
-    entries, levels, lengths, weights = profile
-    if m == 0 or entries.size == 0:
-        return np.zeros((m, m))
-    owner = np.repeat(np.arange(lengths.size), lengths)
-    ranked = np.bincount(entries, weights[owner], minlength=m)
+    lengths = profile.lengths
+    pairwise = np.zeros((m, m))
+    if m == 0 or lengths.size == 0:
+        return pairwise
     offsets = np.cumsum(lengths) - lengths
-    # Ballots with a tie among their ranked entries need the tied pairs counted both ways.
-    tie_after = (levels[1:] == levels[:-1]) & (owner[1:] == owner[:-1])
-    has_tie = np.bincount(owner[1:][tie_after], minlength=lengths.size) > 0
-    uniform = bool(np.all(weights == weights[0]))
-
-    q = np.zeros(m * m)
-    batch: list[tuple[np.ndarray, np.ndarray]] = []
-    batched = 0
-    for k in np.unique(lengths[lengths >= 2]).tolist():
-        below, above = np.tril_indices(k, -1)  # entry `above` is ranked at or above `below`
-        rows = np.flatnonzero(lengths == k)
-        step = max(1, _PAIRS_PER_BATCH // below.size)
-        for start in range(0, rows.size, step):
-            chosen = rows[start : start + step]
-            at = offsets[chosen, None] + np.arange(k)
-            idx = entries[at]
-            w = np.broadcast_to(weights[chosen, None], (chosen.size, below.size))
-            batch.append(((idx[:, below] * m + idx[:, above]).ravel(), w.ravel()))
-            tied_rows = has_tie[chosen]
-            if tied_rows.any():
-                idx, lev, w = idx[tied_rows], levels[at[tied_rows]], w[tied_rows]
-                tied = lev[:, below] == lev[:, above]
-                batch.append(((idx[:, above] * m + idx[:, below])[tied], w[tied]))
-            batched += chosen.size * below.size
-            if batched >= _PAIRS_PER_BATCH:
-                q += _count(batch, m * m, uniform)
-                batch, batched = [], 0
-    if batch:
-        q += _count(batch, m * m, uniform)
-    if uniform:
-        q *= weights[0]
-    pairwise = ranked[:, None] - q.reshape(m, m)
+    long = 4 * lengths >= m
+    pairwise += _pairwise_long(profile, offsets, np.flatnonzero(long), m)
+    pairwise += _pairwise_short(profile, offsets, np.flatnonzero(~long), m)
     np.fill_diagonal(pairwise, 0.0)
     return np.round(pairwise, _DECIMALS)
 
 
-def _count(batch: list[tuple[np.ndarray, np.ndarray]], size: int, uniform: bool) -> np.ndarray:
-    flat = np.concatenate([pairs for pairs, _ in batch])
-    if uniform:  # every ballot weighs the same: counting is faster than summing weights
-        return np.bincount(flat, minlength=size).astype(np.float64)
-    return np.bincount(flat, np.concatenate([w for _, w in batch]), minlength=size)
+def _entry_positions(offsets: np.ndarray, lengths: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Positions in ``entries`` of the ranked entries of ballots ``rows``, ballot by ballot."""
+    counts = lengths[rows]
+    return np.repeat(offsets[rows] - (np.cumsum(counts) - counts), counts) + np.arange(counts.sum())
+
+
+def _pairwise_long(profile: _Profile, offsets: np.ndarray, rows: np.ndarray, m: int) -> np.ndarray:
+    entries, levels, lengths, weights = profile
+    pairwise = np.zeros((m, m))
+    step = max(1, _CELLS_PER_BATCH // (m * m))
+    # Narrow levels make the m² comparisons several times cheaper; the sentinel is "unranked".
+    dtype = np.int16 if levels.size == 0 or levels.max() < (1 << 15) - 1 else np.int64
+    # Ballots of equal weight (a cohort's, say) are counted together in integers, scaled once.
+    distinct, group = np.unique(weights[rows], return_inverse=True)
+    for g, weight in enumerate(distinct.tolist()):
+        members = rows[group == g]
+        counts = np.zeros((m, m), dtype=np.int64)
+        for start in range(0, members.size, step):
+            chosen = members[start : start + step]
+            at = _entry_positions(offsets, lengths, chosen)
+            level = np.full((chosen.size, m), np.iinfo(dtype).max, dtype=dtype)
+            level[np.repeat(np.arange(chosen.size), lengths[chosen]), entries[at]] = levels[at]
+            counts += (level[:, :, None] < level[:, None, :]).sum(axis=0, dtype=np.int32)
+        pairwise += weight * counts
+    return pairwise
+
+
+def _pairwise_short(profile: _Profile, offsets: np.ndarray, rows: np.ndarray, m: int) -> np.ndarray:
+    """A ballot ranking i puts it above j unless it ranks j above or level with i. So with
+    ``ranked[i]`` the weight of ballots ranking i and ``Q[i, j]`` the weight of those ranking
+    both with j at or above i, P = ranked[:, None] − Q: a ballot's m − k unranked candidates
+    cost nothing, and Q needs only its k(k−1)/2 ranked pairs (plus tied ones reversed).
+    """
+    entries, levels, lengths, weights = profile
+    at = _entry_positions(offsets, lengths, rows)
+    ranked = np.bincount(entries[at], np.repeat(weights[rows], lengths[rows]), minlength=m)
+    q = np.zeros(m * m)
+    pairs: list[np.ndarray] = []
+    pair_weights: list[np.ndarray] = []
+    for k in np.unique(lengths[rows]).tolist():
+        below, above = np.tril_indices(k, -1)  # entry `above` is ranked at or above `below`
+        same_length = rows[lengths[rows] == k]
+        step = max(1, _CELLS_PER_BATCH // max(1, below.size))
+        for start in range(0, same_length.size if k > 1 else 0, step):
+            chosen = same_length[start : start + step]
+            at = offsets[chosen, None] + np.arange(k)
+            idx, level = entries[at], levels[at]
+            tied = (level[:, below] == level[:, above]).ravel()
+            w = np.repeat(weights[chosen], below.size)
+            pairs += [(idx[:, below] * m + idx[:, above]).ravel()]
+            pairs += [(idx[:, above] * m + idx[:, below]).ravel()[tied]]
+            pair_weights += [w, w[tied]]
+            if sum(p.size for p in pairs) >= _CELLS_PER_BATCH:
+                q += np.bincount(np.concatenate(pairs), np.concatenate(pair_weights), m * m)
+                pairs, pair_weights = [], []
+    if pairs:
+        q += np.bincount(np.concatenate(pairs), np.concatenate(pair_weights), m * m)
+    return ranked[:, None] - q.reshape(m, m)
 
 
 # Methods -----------------------------------------------------------------------------------
@@ -411,14 +423,6 @@ def _widest_paths(strength: np.ndarray) -> np.ndarray:
     return paths
 
 
-def _schulze_beats(pairwise: np.ndarray) -> np.ndarray:
-    if pairwise.size == 0:
-        return np.zeros(pairwise.shape, dtype=bool)
-    _, codes = _order_codes(np.where(pairwise > pairwise.T, pairwise, 0.0))
-    paths = _widest_paths(codes)
-    return paths > paths.T
-
-
 def _ranked_pairs_locks(pairwise: np.ndarray) -> np.ndarray:
     """The transitive closure of the locked victories, as a boolean matrix."""
     m = pairwise.shape[0]
@@ -426,14 +430,12 @@ def _ranked_pairs_locks(pairwise: np.ndarray) -> np.ndarray:
     winner, loser = np.nonzero(margin > 0)
     order = np.lexsort((loser, winner, -margin[winner, loser]))
     reach = np.zeros((m, m), dtype=bool)
+    everyone = np.arange(m)
     for a, b in zip(winner[order].tolist(), loser[order].tolist(), strict=True):
         if reach[b, a] or reach[a, b]:
             continue  # locking a over b would close a cycle, or is already implied
-        sources = reach[:, a].copy()
-        sources[a] = True
-        targets = reach[b].copy()
-        targets[b] = True
-        reach[np.ix_(sources, targets)] = True
+        # Everything that reaches a (a included) now reaches everything b reaches (b included).
+        reach[np.ix_(reach[:, a] | (everyone == a), reach[b] | (everyone == b))] = True
     return reach
 
 
