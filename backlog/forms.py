@@ -84,6 +84,14 @@ class ItemFilterForm(forms.Form):
         label="Digitisation level",
     )
 
+    order = forms.ChoiceField(required=False, label="Order")
+
     def __init__(self, *args, organisation: Organisation, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["cohort"].queryset = Cohort.objects.filter(organisation=organisation)
+        cohorts = Cohort.objects.filter(organisation=organisation)
+        self.fields["cohort"].queryset = cohorts
+        self.fields["order"].choices = [
+            ("manual", "Manual order"),
+            ("score", "Score order"),
+            *((f"cohort-{c.pk}", f"As if only {c.name} counted") for c in cohorts),
+        ]

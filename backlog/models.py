@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -20,6 +22,19 @@ class NewItemPosition(models.TextChoices):
     TOP = "top", "Top of the backlog"
 
 
+class ScoringMethod(models.TextChoices):
+    BENEFIT_PER_EFFORT = "benefit_per_effort", "Benefit per effort"
+    RICE = "rice", "RICE"
+    WSJF = "wsjf", "WSJF"
+    ICE = "ice", "ICE"
+    MOSCOW = "moscow", "MoSCoW"
+
+
+# HM Treasury Green Book supplementary guidance on optimism bias: upper bound of the
+# works-duration uplift for equipment and development projects.
+GREEN_BOOK_EFFORT_UPLIFT = Decimal("0.54")
+
+
 class Product(models.Model):
     organisation = models.ForeignKey(
         "customers.Organisation", on_delete=models.CASCADE, related_name="products"
@@ -33,6 +48,27 @@ class Product(models.Model):
     new_items_position = models.CharField(
         max_length=8, choices=NewItemPosition.choices, default=NewItemPosition.BOTTOM
     )
+    scoring_method = models.CharField(
+        max_length=24, choices=ScoringMethod.choices, default=ScoringMethod.BENEFIT_PER_EFFORT
+    )
+    effort_uplift = models.DecimalField(
+        max_digits=4,
+        decimal_places=2,
+        default=GREEN_BOOK_EFFORT_UPLIFT,
+        help_text="Optimism bias: effort estimates are multiplied by 1 + this.",
+    )
+    benefit_haircut = models.DecimalField(
+        max_digits=3,
+        decimal_places=2,
+        default=Decimal("0.00"),
+        help_text="Optimism bias: benefit estimates are multiplied by 1 − this.",
+    )
+    optimism_reason = models.TextField(
+        blank=True,
+        default="HM Treasury Green Book supplementary guidance: upper-bound works-duration "
+        "uplift of 54% for equipment and development projects.",
+    )
+    scores_computed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -40,6 +76,13 @@ class Product(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["organisation", "name"], name="product_unique_name_per_organisation"
+            ),
+            models.CheckConstraint(
+                condition=Q(effort_uplift__gte=0), name="product_effort_uplift_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(benefit_haircut__gte=0) & Q(benefit_haircut__lt=1),
+                name="product_benefit_haircut_fraction",
             ),
         ]
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, F, IntegerField, Prefetch, Q, QuerySet
+from django.db.models.fields.json import KT
+from django.db.models.functions import Cast
 
 from backlog.models import (
     BacklogItem,
@@ -40,16 +42,29 @@ def product_roles_for_user(*, product: Product, user: AbstractBaseUser) -> froze
     )
 
 
+MANUAL_ORDER = "manual"
+SCORE_ORDER = "score"
+COHORT_ORDER_PREFIX = "cohort-"
+
+
 @dataclass(frozen=True)
 class ItemFilters:
     status: str = ""
     cohort: int | None = None
     level: str = ""
     q: str = ""
+    # "manual", "score", or "cohort-<id>": the order if only that cohort counted.
+    order: str = MANUAL_ORDER
 
     @property
     def active(self) -> bool:
         return bool(self.status or self.cohort or self.level or self.q)
+
+    @property
+    def order_cohort_id(self) -> int | None:
+        if self.order.startswith(COHORT_ORDER_PREFIX):
+            return int(self.order.removeprefix(COHORT_ORDER_PREFIX))
+        return None
 
 
 def item_list(*, product: Product, filters: ItemFilters = ItemFilters()) -> QuerySet[BacklogItem]:
@@ -62,23 +77,39 @@ def item_list(*, product: Product, filters: ItemFilters = ItemFilters()) -> Quer
     if filters.cohort:
         items = items.filter(cohorts__id=filters.cohort)
     items = items.search(filters.q)
-    return items.prefetch_related(
+    items = items.select_related("score").prefetch_related(
         Prefetch("cohorts", queryset=Cohort.objects.only("id", "name"))
-    ).in_manual_order()
+    )
+    cohort_id = filters.order_cohort_id
+    if filters.order == SCORE_ORDER:
+        return items.order_by(F("score__rank").asc(nulls_last=True), "rank_key")
+    if cohort_id is not None:
+        cohort_rank = Cast(KT(f"score__cohort_ranks__{cohort_id}"), IntegerField())
+        return items.order_by(cohort_rank.asc(nulls_last=True), "rank_key")
+    return items.in_manual_order()
 
 
 def item_page(
-    *, product: Product, filters: ItemFilters, after: str = "", size: int = PAGE_SIZE
+    *,
+    product: Product,
+    filters: ItemFilters,
+    after: str = "",
+    start: int = 0,
+    size: int = PAGE_SIZE,
 ) -> tuple[list[BacklogItem], str]:
-    """One page of items after the rank key ``after`` (keyset paging: as fast deep in a
-    100,000-item backlog as at its top). Returns the rows and the key to continue from,
-    or "" when this is the last page."""
+    """One page of items. In manual order the page starts after the rank key ``after``
+    (keyset paging: as fast deep in a 100,000-item backlog as at its top); in the score
+    orders it starts at offset ``start``. Returns the rows and the ``after`` key to continue
+    from ("" when this is the last page or the order is not manual)."""
     items = item_list(product=product, filters=filters)
-    if after:
-        items = items.filter(rank_key__gt=after)
+    if filters.order == MANUAL_ORDER:
+        if after:
+            items = items.filter(rank_key__gt=after)
+    else:
+        items = items[start:]
     rows = list(items[: size + 1])
     if len(rows) > size:
-        return rows[:size], rows[size - 1].rank_key
+        return rows[:size], rows[size - 1].rank_key if filters.order == MANUAL_ORDER else "more"
     return rows, ""
 
 

@@ -25,6 +25,7 @@ from backlog.models import (
     ProductRole,
 )
 from customers.models import Cohort, Organisation
+from prioritisation.services import scores_refresh
 
 
 def product_create(
@@ -142,6 +143,7 @@ def item_create(
         ItemEvent.objects.create(
             item=item, actor=item.created_by, kind=ItemEventKind.CREATED, data={"title": title}
         )
+        scores_refresh(product=product)
     return item
 
 
@@ -183,6 +185,7 @@ def item_update(
         if status != current.status:
             _stamp_status(item, status)
         item.rank_key = current.rank_key
+        old_cohorts = set(current.cohorts.all())
         item.full_clean()
         item.save()
         item.cohorts.set(cohorts)
@@ -199,6 +202,8 @@ def item_update(
             ItemEvent.objects.create(
                 item=item, actor=actor, kind=ItemEventKind.EDITED, data={"changes": other}
             )
+        if {"effort", "status"} & changes.keys() or set(cohorts) != old_cohorts:
+            scores_refresh(product=item.product)
     return item
 
 

@@ -24,6 +24,8 @@ from backlog.permissions import (
     organisation_or_404,
     product_for_user,
 )
+from prioritisation.services import scores_pending
+from prioritisation.views import scoring_context
 
 
 @login_required
@@ -43,6 +45,7 @@ def _filters_from(form: ItemFilterForm) -> selectors.ItemFilters:
         cohort=data["cohort"].pk if data["cohort"] else None,
         level=data["level"],
         q=data["q"],
+        order=data["order"] or selectors.MANUAL_ORDER,
     )
 
 
@@ -58,7 +61,9 @@ def product_backlog(request: HttpRequest, pk: int) -> HttpResponse:
         start = max(int(request.GET.get("start", "0")), 0)
     except ValueError:
         start = 0
-    items, next_after = selectors.item_page(product=product, filters=filters, after=after)
+    items, next_after = selectors.item_page(
+        product=product, filters=filters, after=after, start=start
+    )
     query = request.GET.copy()
     query.pop("after", None)
     query.pop("start", None)
@@ -73,8 +78,9 @@ def product_backlog(request: HttpRequest, pk: int) -> HttpResponse:
         "filter_query": query.urlencode(),
         "can_edit": can_edit_items(request.user, product),
         "quick_add_form": QuickAddForm(),
+        "scores_pending": scores_pending(product=product),
     }
-    if request.htmx and after:
+    if request.htmx and (after or start):
         return render(request, "backlog/product_backlog.html#rows", context)
     if request.htmx and request.htmx.target == "backlog-results":
         return render(request, "backlog/product_backlog.html#results", context)
@@ -151,16 +157,10 @@ def item_create(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 def item_detail(request: HttpRequest, pk: int) -> HttpResponse:
     item = item_for_user(request.user, pk)
-    return render(
-        request,
-        "backlog/item_detail.html",
-        {
-            "item": item,
-            "product": item.product,
-            "history": selectors.item_history(item=item),
-            "can_edit": can_edit_items(request.user, item.product),
-        },
-    )
+    can_edit = can_edit_items(request.user, item.product)
+    context = scoring_context(item, can_edit=can_edit)
+    context["history"] = selectors.item_history(item=item)
+    return render(request, "backlog/item_detail.html", context)
 
 
 @login_required

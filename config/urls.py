@@ -13,5 +13,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="api_schema"),
     path("organisation/", include("customers.urls")),
+    path("", include("prioritisation.urls")),
     path("", include("backlog.urls")),
 ]

@@ -15,13 +15,17 @@ from customers.models import DEFAULT_COHORTS, Cohort, Membership, Organisation, 
 def organisation_create(
     *, name: str, slug: str = "", time_zone: str = "Europe/London"
 ) -> Organisation:
-    """Create an organisation with its default cohorts (Colleagues, Citizens, Leaders)."""
+    """Create an organisation with its default cohorts (Colleagues, Citizens, Leaders) and
+    default benefit metrics."""
     organisation = Organisation.objects.create(
         name=name, slug=slug or slugify(name)[:80], time_zone=time_zone
     )
     Cohort.objects.bulk_create(
         Cohort(organisation=organisation, **cohort) for cohort in DEFAULT_COHORTS
     )
+    from prioritisation.services import metrics_create_defaults
+
+    metrics_create_defaults(organisation=organisation)
     return organisation
 
 
@@ -54,6 +58,11 @@ def cohort_update(
     cohort.kind = kind
     cohort.size = size
     cohort.voice_weight = voice_weight
-    cohort.full_clean()
-    cohort.save()
+    from prioritisation.services import scores_refresh_organisation
+
+    with transaction.atomic():
+        cohort.full_clean()
+        cohort.save()
+        # Voice weights enter every score of the organisation.
+        scores_refresh_organisation(organisation_id=cohort.organisation_id)
     return cohort

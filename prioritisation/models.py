@@ -1,0 +1,189 @@
+"""Benefit metrics and estimates, per-method scoring inputs, and stored scores."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class BenefitMetric(models.Model):
+    """A named measure of benefit (hours saved, calls avoided…) with an importance weight."""
+
+    organisation = models.ForeignKey(
+        "customers.Organisation", on_delete=models.CASCADE, related_name="metrics"
+    )
+    name = models.CharField(max_length=120)
+    unit = models.CharField(max_length=40)
+    description = models.TextField(blank=True)
+    weight = models.DecimalField(
+        max_digits=6, decimal_places=2, default=1, help_text="How much this metric matters."
+    )
+    higher_is_better = models.BooleanField(
+        default=True,
+        help_text="Off for a metric where a fall is the benefit (cost, waiting days): "
+        "estimates are then the expected change, and a decrease counts as benefit.",
+    )
+
+    class Meta:
+        ordering = ["organisation", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "name"], name="metric_unique_name_per_organisation"
+            ),
+            models.CheckConstraint(condition=Q(weight__gte=0), name="metric_weight_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.unit})"
+
+
+DEFAULT_METRICS: tuple[dict, ...] = (
+    {
+        "name": "Staff hours saved",
+        "unit": "hours per month",
+        "description": "Time colleagues no longer spend on rework, chasing and double keying.",
+        "weight": Decimal("1.0"),
+    },
+    {
+        "name": "Phone calls avoided",
+        "unit": "calls per month",
+        "description": "Calls to the contact centre that people no longer need to make.",
+        "weight": Decimal("1.0"),
+    },
+    {
+        "name": "Satisfaction",
+        "unit": "points (0–100)",
+        "description": "Rise in satisfaction score among the people served.",
+        "weight": Decimal("1.0"),
+    },
+    {
+        "name": "Cash saved",
+        "unit": "£ per year",
+        "description": "Money no longer spent: postage, licences, agency staff.",
+        "weight": Decimal("1.0"),
+    },
+    {
+        "name": "Days faster to a decision",
+        "unit": "days",
+        "description": "How much sooner a person gets an answer or a service.",
+        "weight": Decimal("1.0"),
+    },
+)
+
+
+class Confidence(models.TextChoices):
+    """How sure we are of an estimate, as RICE defines it."""
+
+    HIGH = "high", "High (100%)"
+    MEDIUM = "medium", "Medium (80%)"
+    LOW = "low", "Low (50%)"
+
+
+CONFIDENCE_FRACTION = {Confidence.HIGH: 1.0, Confidence.MEDIUM: 0.8, Confidence.LOW: 0.5}
+
+
+class BenefitEstimate(models.Model):
+    """The benefit an item brings one cohort, on one metric."""
+
+    item = models.ForeignKey(
+        "backlog.BacklogItem", on_delete=models.CASCADE, related_name="estimates"
+    )
+    cohort = models.ForeignKey(
+        "customers.Cohort", on_delete=models.CASCADE, related_name="estimates"
+    )
+    metric = models.ForeignKey(BenefitMetric, on_delete=models.CASCADE, related_name="estimates")
+    value = models.DecimalField(max_digits=14, decimal_places=2)
+    confidence = models.CharField(
+        max_length=8, choices=Confidence.choices, default=Confidence.MEDIUM
+    )
+    evidence = models.TextField(blank=True, help_text="Why we believe it: notes and links.")
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["item", "cohort", "metric"], name="estimate_unique_cell"
+            ),
+            models.CheckConstraint(
+                condition=Q(confidence__in=Confidence.values), name="estimate_confidence_known"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.item_id}: {self.value} {self.metric.unit} for {self.cohort}"
+
+
+class MoscowBucket(models.TextChoices):
+    MUST = "must", "Must have"
+    SHOULD = "should", "Should have"
+    COULD = "could", "Could have"
+    WONT = "wont", "Won't have (this time)"
+
+
+class ItemScoringInputs(models.Model):
+    """Inputs for the frameworks other than benefit per effort (RICE, WSJF, ICE, MoSCoW)."""
+
+    item = models.OneToOneField(
+        "backlog.BacklogItem", on_delete=models.CASCADE, related_name="scoring_inputs"
+    )
+    rice_reach = models.PositiveIntegerField(
+        null=True, blank=True, help_text="People reached; empty = sum of target cohort sizes."
+    )
+    rice_impact = models.DecimalField(max_digits=4, decimal_places=2, null=True, blank=True)
+    rice_confidence = models.CharField(
+        max_length=8, choices=Confidence.choices, blank=True, default=""
+    )
+    rice_effort_months = models.DecimalField(
+        max_digits=6, decimal_places=2, null=True, blank=True
+    )
+    wsjf_business_value = models.PositiveSmallIntegerField(null=True, blank=True)
+    wsjf_time_criticality = models.PositiveSmallIntegerField(null=True, blank=True)
+    wsjf_risk_reduction = models.PositiveSmallIntegerField(null=True, blank=True)
+    wsjf_job_size = models.PositiveSmallIntegerField(null=True, blank=True)
+    ice_impact = models.PositiveSmallIntegerField(null=True, blank=True)
+    ice_confidence = models.PositiveSmallIntegerField(null=True, blank=True)
+    ice_ease = models.PositiveSmallIntegerField(null=True, blank=True)
+    moscow = models.CharField(max_length=8, choices=MoscowBucket.choices, blank=True, default="")
+
+    def __str__(self) -> str:
+        return f"Scoring inputs of item {self.item_id}"
+
+
+class ItemScore(models.Model):
+    """One row per item: the product's current score and rank for it, stored in bulk."""
+
+    item = models.OneToOneField(
+        "backlog.BacklogItem", on_delete=models.CASCADE, primary_key=True, related_name="score"
+    )
+    product = models.ForeignKey(
+        "backlog.Product", on_delete=models.CASCADE, related_name="item_scores"
+    )
+    method = models.CharField(max_length=24)
+    raw_benefit = models.FloatField(default=0)
+    benefit = models.FloatField(default=0, help_text="After the benefit haircut.")
+    raw_score = models.FloatField(default=0)
+    score = models.FloatField(default=0, help_text="After the optimism-bias adjustment.")
+    # Rank among the open items (idea, ready, in progress); empty for closed items.
+    rank = models.PositiveIntegerField(null=True, blank=True)
+    needs_estimates = models.BooleanField(default=False)
+    # {cohort id: share of the score} and {metric id: share}; {cohort id: rank if only that
+    # cohort counted}. Small (a handful of keys), read with the row, never queried inside.
+    by_cohort = models.JSONField(default=dict)
+    by_metric = models.JSONField(default=dict)
+    cohort_ranks = models.JSONField(default=dict)
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [
+            # The backlog ordered by score rank within one product.
+            models.Index(fields=["product", "rank"], name="score_product_rank"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Item {self.item_id}: {self.score:.3f} (#{self.rank})"

@@ -37,7 +37,8 @@ def _require(ok: NDArray, x: NDArray, what: str) -> None:
     if np.all(ok):
         return
     bad = np.flatnonzero(~np.broadcast_to(ok, x.shape))[0]
-    where = f" at index {np.unravel_index(bad, x.shape)}" if x.ndim else ""
+    index = tuple(int(i) for i in np.unravel_index(bad, x.shape))
+    where = "" if not index else f" at index {index[0] if len(index) == 1 else index}"
     raise ValueError(f"{what}; got {x.flat[bad].item()!r}{where}")
 
 
@@ -178,27 +179,31 @@ def _item_last(a: ArrayLike, dtype: np.dtype, name: str) -> NDArray:
 _CHUNK = 8192  # items per block: one block of products stays in L2 cache while it is summed
 
 
-def _contributions(v: NDArray, c: NDArray, weight: NDArray) -> tuple[NDArray, NDArray]:
+def _contributions(v: NDArray, c: NDArray, weight: NDArray) -> tuple[NDArray, NDArray, NDArray]:
     """Sum ``v × c × weight`` ([cohort, metric, item]) over metrics and over cohorts.
 
-    Works through the items in blocks so the products never make a round trip through
-    main memory, and adds term by term in a fixed order rather than with ``sum`` or BLAS,
-    whose order can vary with an item's position: identical items must score identically.
+    Also returns each item's highest confidence (0 means no estimate at all). Works
+    through the items in blocks so the products never make a round trip through main
+    memory, and adds term by term in a fixed order rather than with ``sum`` or BLAS, whose
+    order can vary with an item's position: identical items must score identically.
     """
     n_cohorts, n_metrics, n_items = v.shape
     by_cohort = np.zeros((n_cohorts, n_items), v.dtype)
     by_metric = np.zeros((n_metrics, n_items), v.dtype)
+    most_confident = np.zeros(n_items, v.dtype)
     product = np.empty((n_cohorts, n_metrics, min(n_items, _CHUNK)), v.dtype)
     for start in range(0, n_items, _CHUNK):
         part = slice(start, start + _CHUNK)
-        p = np.multiply(v[:, :, part], c[:, :, part], out=product[:, :, : v[0, 0, part].size])
+        c_part = c[:, :, part]
+        p = np.multiply(v[:, :, part], c_part, out=product[:, :, : c_part.shape[2]])
         p *= weight
         cohort_part, metric_part = by_cohort[:, part], by_metric[:, part]
         for m in range(n_metrics):
             cohort_part += p[:, m]
         for k in range(n_cohorts):
             metric_part += p[k]
-    return by_cohort, by_metric
+        c_part.max(axis=(0, 1), out=most_confident[part], initial=0)
+    return by_cohort, by_metric, most_confident
 
 
 def _metric_scale(v: NDArray, c: NDArray) -> NDArray:
@@ -271,7 +276,7 @@ def benefit_per_effort(
     _require((haircut >= 0) & (haircut < 1), haircut, "benefit haircut must be in [0, 1)")
     for name, w in (("cohort", cohort_weight), ("metric", metric_weight)):
         _require(np.isfinite(w) & (w >= 0), w, f"{name} weights must be 0 or more")
-    if not (c.min(initial=0) >= 0 and c.max(initial=0) <= 1):
+    if not c.min(initial=0) >= 0:  # the top of the range is checked while summing
         raise ValueError("confidence must be between 0 and 1 (0 = no estimate)")
 
     scale = _metric_scale(v, c)
@@ -285,13 +290,12 @@ def benefit_per_effort(
     with np.errstate(divide="ignore", invalid="ignore"):
         per_metric = np.where(scale > 0, metric_weight / scale, 0.0)
     weight = (cohort_weight[:, None] * per_metric[None, :]).astype(dtype)[:, :, None]
-    by_cohort, by_metric = _contributions(v, c, weight)
+    by_cohort, by_metric, most_confident = _contributions(v, c, weight)
+    if not most_confident.max(initial=0) <= 1:
+        raise ValueError("confidence must be between 0 and 1 (0 = no estimate)")
     raw_benefit = np.zeros(n_items)
     for part in by_cohort:
         raw_benefit += part
-    # Confidences are >= 0, so a sum is 0 exactly when every one is; BLAS's summation
-    # order cannot change that, and it is the fastest way to sum down the columns.
-    needs_estimates = np.ones(n_cohorts * n_metrics, dtype) @ c.reshape(-1, n_items) == 0
 
     benefit_factor = 1.0 - haircut
     adjusted_effort = effort * (1.0 + uplift)
@@ -305,7 +309,7 @@ def benefit_per_effort(
         adjusted_effort=adjusted_effort,
         by_cohort=by_cohort.T,
         by_metric=by_metric.T,
-        needs_estimates=needs_estimates,
+        needs_estimates=most_confident == 0,
         metric_scale=scale.astype(np.float64),
         benefit_factor=benefit_factor,
     )

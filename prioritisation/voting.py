@@ -64,6 +64,7 @@ class Result:
 
     @property
     def winners(self) -> list[Candidate]:
+        """The first tier: more than one candidate when the method leaves them tied."""
         return list(self.ranking[0]) if self.ranking else []
 
 
@@ -166,8 +167,7 @@ def kendall_tau(order_a: Sequence[Any], order_b: Sequence[Any]) -> float:
         raise ValueError("kendall_tau: the two rankings must cover the same items")
     a = np.fromiter(level_a.values(), dtype=np.int64, count=len(level_a))
     b = np.fromiter((level_b[item] for item in level_a), dtype=np.int64, count=len(level_a))
-    sign_a = np.sign(a[:, None] - a[None, :]).astype(np.int8)
-    sign_b = np.sign(b[:, None] - b[None, :]).astype(np.int8)
+    sign_a, sign_b = _signs(a), _signs(b)
     # Over ordered pairs: concordant − discordant, and the pairs each ranking leaves untied.
     agreement = int(np.sum(sign_a * sign_b, dtype=np.int64))
     untied = np.count_nonzero(sign_a) * np.count_nonzero(sign_b)
@@ -306,6 +306,12 @@ def _levels_of(order: Sequence[Any], where: str) -> dict[Any, int]:
                 raise ValueError(f"{where}: {item!r} appears more than once")
             levels[item] = level
     return levels
+
+
+def _signs(levels: np.ndarray) -> np.ndarray:
+    """sign(levels[i] − levels[j]) as int8, with no n² int64 temporary."""
+    greater = levels[:, None] > levels[None, :]
+    return greater.view(np.int8) - greater.T.view(np.int8)
 
 
 # Pairwise matrix ----------------------------------------------------------------------------

@@ -25,6 +25,8 @@ from backlog.models import (
 )
 from customers.models import Cohort, Membership, Organisation, OrganisationRole
 from customers.services import membership_create, organisation_create
+from prioritisation.models import BenefitEstimate, BenefitMetric
+from prioritisation.services import scores_recompute
 
 DEMO_PASSWORD = "benefit-demo"  # noqa: S105 - printed for the demo on purpose
 ORG_SLUG = "riverside"
@@ -77,6 +79,21 @@ STATUS_MIX = (
     + [ItemStatus.REJECTED] * 2
 )
 EFFORTS = [1, 2, 3, 5, 8, 13, 20]
+METRIC_RANGES = {
+    "Staff hours saved": (5, 400),
+    "Phone calls avoided": (20, 2000),
+    "Satisfaction": (1, 15),
+    "Cash saved": (500, 50000),
+    "Days faster to a decision": (1, 20),
+}
+EVIDENCE = [
+    "Contact centre call logs, last quarter.",
+    "Key user feedback from the front line.",
+    "Benchmark from a neighbouring council's rollout.",
+    "Time-and-motion study with the team.",
+    "Resident survey, 412 responses.",
+    "",
+]
 
 
 def _story(product: Product, cohorts: list[Cohort]) -> str:
@@ -99,6 +116,7 @@ class Command(BaseCommand):
             for spec in PRODUCTS:
                 product = self._product(organisation, spec, users)
                 created += self._items(product, spec, users["owner"], capabilities)
+                self._estimates(product, users["analyst"])
         total = BacklogItem.objects.filter(product__organisation=organisation).count()
         self.stdout.write(
             self.style.SUCCESS(
@@ -199,6 +217,33 @@ class Command(BaseCommand):
             self._backdate(item, status, now, rng)
             created += 1
         return created
+
+    def _estimates(self, product: Product, analyst) -> None:
+        """Benefit estimates for every item that has none, for its target cohorts."""
+        if BenefitEstimate.objects.filter(item__product=product).exists():
+            return
+        metrics = list(BenefitMetric.objects.filter(organisation=product.organisation))
+        rng = random.Random(f"estimates-{product.name}")
+        rows = []
+        for item in BacklogItem.objects.filter(product=product).prefetch_related("cohorts"):
+            if rng.random() < 0.06:
+                continue  # a few items still need estimates, as in real life
+            for cohort in item.cohorts.all():
+                for metric in rng.sample(metrics, k=rng.choice([1, 1, 2, 3])):
+                    low, high = METRIC_RANGES.get(metric.name, (1, 100))
+                    rows.append(
+                        BenefitEstimate(
+                            item=item,
+                            cohort=cohort,
+                            metric=metric,
+                            value=Decimal(rng.randint(low, high)),
+                            confidence=rng.choice(["high", "medium", "medium", "low"]),
+                            evidence=rng.choice(EVIDENCE),
+                            updated_by=analyst,
+                        )
+                    )
+        BenefitEstimate.objects.bulk_create(rows)
+        scores_recompute(product_id=product.pk)
 
     def _backdate(self, item: BacklogItem, status: str, now, rng: random.Random) -> None:
         """Give the item a plausible past: it entered each earlier status days apart."""

@@ -1,0 +1,236 @@
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django import forms
+
+from backlog.models import Product
+from customers.models import Cohort
+from prioritisation.models import BenefitMetric, Confidence, ItemScoringInputs
+from prioritisation.scoring import ICE_MAX, ICE_MIN, RICE_IMPACT_SCALE, WSJF_SCALE
+from prioritisation.services import EstimateCell
+
+
+def _plain(value: Decimal) -> str:
+    """12.50 → "12.5", 47329.00 → "47329": what a person typed, not the column's scale."""
+    text = f"{value:f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+class EstimateGridForm(forms.Form):
+    """The cohort × metric grid of one item: a value, a confidence and evidence per cell.
+
+    An empty value clears the cell. Field names are ``value-<cohort>-<metric>`` and so on.
+    """
+
+    def __init__(
+        self,
+        *args,
+        cohorts: list[Cohort],
+        metrics: list[BenefitMetric],
+        current: dict,
+        **kwargs,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.cohorts, self.metrics = cohorts, metrics
+        for cohort in cohorts:
+            for metric in metrics:
+                suffix = f"{cohort.pk}-{metric.pk}"
+                old = current.get((cohort.pk, metric.pk))
+                self.fields[f"value-{suffix}"] = forms.DecimalField(
+                    required=False,
+                    max_digits=14,
+                    decimal_places=2,
+                    label=f"{metric.name} for {cohort.name} ({metric.unit})",
+                    initial=_plain(old.value) if old else None,
+                    error_messages={"invalid": "Enter a number, like 12 or 3.5."},
+                )
+                self.fields[f"confidence-{suffix}"] = forms.ChoiceField(
+                    choices=Confidence.choices,
+                    label=f"Confidence in {metric.name} for {cohort.name}",
+                    initial=old.confidence if old else Confidence.MEDIUM,
+                )
+                self.fields[f"evidence-{suffix}"] = forms.CharField(
+                    required=False,
+                    max_length=2000,
+                    widget=forms.Textarea(attrs={"rows": 2}),
+                    label=f"Evidence for {metric.name} for {cohort.name}",
+                    initial=old.evidence if old else "",
+                )
+
+    def rows(self) -> list[dict]:
+        """Bound fields laid out for the template: one row per cohort, one cell per metric."""
+        return [
+            {
+                "cohort": cohort,
+                "cells": [
+                    {
+                        "metric": metric,
+                        "value": self[f"value-{cohort.pk}-{metric.pk}"],
+                        "confidence": self[f"confidence-{cohort.pk}-{metric.pk}"],
+                        "evidence": self[f"evidence-{cohort.pk}-{metric.pk}"],
+                    }
+                    for metric in self.metrics
+                ],
+            }
+            for cohort in self.cohorts
+        ]
+
+    def cells(self) -> list[EstimateCell]:
+        data = self.cleaned_data
+        return [
+            EstimateCell(
+                cohort=cohort,
+                metric=metric,
+                value=data[f"value-{cohort.pk}-{metric.pk}"],
+                confidence=data[f"confidence-{cohort.pk}-{metric.pk}"],
+                evidence=data[f"evidence-{cohort.pk}-{metric.pk}"].strip(),
+            )
+            for cohort in self.cohorts
+            for metric in self.metrics
+        ]
+
+
+def _scale_choices(scale) -> list[tuple[str, str]]:
+    return [("", "Not set"), *((str(v), str(v)) for v in scale)]
+
+
+class ScoringInputsForm(forms.ModelForm):
+    """RICE, WSJF, ICE and MoSCoW inputs; the page shows the product's method's fields."""
+
+    FIELDS_BY_METHOD = {
+        "rice": ["rice_reach", "rice_impact", "rice_confidence", "rice_effort_months"],
+        "wsjf": [
+            "wsjf_business_value",
+            "wsjf_time_criticality",
+            "wsjf_risk_reduction",
+            "wsjf_job_size",
+        ],
+        "ice": ["ice_impact", "ice_confidence", "ice_ease"],
+        "moscow": ["moscow"],
+    }
+
+    class Meta:
+        model = ItemScoringInputs
+        fields = [
+            "rice_reach",
+            "rice_impact",
+            "rice_confidence",
+            "rice_effort_months",
+            "wsjf_business_value",
+            "wsjf_time_criticality",
+            "wsjf_risk_reduction",
+            "wsjf_job_size",
+            "ice_impact",
+            "ice_confidence",
+            "ice_ease",
+            "moscow",
+        ]
+        labels = {
+            "rice_reach": "Reach (people)",
+            "rice_impact": "Impact",
+            "rice_confidence": "Confidence",
+            "rice_effort_months": "Effort (person-months)",
+            "wsjf_business_value": "User-business value",
+            "wsjf_time_criticality": "Time criticality",
+            "wsjf_risk_reduction": "Risk reduction / opportunity enablement",
+            "wsjf_job_size": "Job size",
+            "ice_impact": "Impact (1–10)",
+            "ice_confidence": "Confidence (1–10)",
+            "ice_ease": "Ease (1–10)",
+            "moscow": "MoSCoW",
+        }
+
+    def __init__(self, *args, method: str, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.method = method
+        impact_choices = [("", "Not set")] + [
+            (str(Decimal(str(v)).quantize(Decimal("0.01"))), label)
+            for v, label in zip(
+                RICE_IMPACT_SCALE, ["3 massive", "2 high", "1 medium", "0.5 low", "0.25 minimal"],
+                strict=True,
+            )
+        ]
+        self.fields["rice_impact"] = forms.TypedChoiceField(
+            choices=impact_choices, coerce=Decimal, empty_value=None, required=False,
+            label="Impact",
+        )
+        for name in self.FIELDS_BY_METHOD["wsjf"]:
+            self.fields[name] = forms.TypedChoiceField(
+                choices=_scale_choices(WSJF_SCALE), coerce=int, empty_value=None,
+                required=False, label=self.Meta.labels[name],
+            )
+        for name in self.FIELDS_BY_METHOD["ice"]:
+            self.fields[name].widget.attrs.update({"min": ICE_MIN, "max": ICE_MAX})
+        self.fields["rice_effort_months"].widget.attrs.update({"min": "0.01", "step": "any"})
+        for name in list(self.fields):
+            if name not in self.FIELDS_BY_METHOD.get(method, []):
+                del self.fields[name]
+
+    def clean_rice_effort_months(self):
+        effort = self.cleaned_data.get("rice_effort_months")
+        if effort is not None and effort <= 0:
+            raise forms.ValidationError("Effort must be more than 0 person-months.")
+        return effort
+
+    def clean(self):
+        cleaned = super().clean()
+        for name in self.FIELDS_BY_METHOD["ice"]:
+            value = cleaned.get(name)
+            if value is not None and not ICE_MIN <= value <= ICE_MAX:
+                self.add_error(name, "Use a whole number from 1 to 10.")
+        return cleaned
+
+
+class ScoringSettingsForm(forms.ModelForm):
+    class Meta:
+        model = Product
+        fields = ["scoring_method", "effort_uplift", "benefit_haircut", "optimism_reason"]
+        labels = {
+            "scoring_method": "Scoring method",
+            "effort_uplift": "Effort uplift (0.54 = +54%)",
+            "benefit_haircut": "Benefit haircut (0.10 = −10%)",
+            "optimism_reason": "Why these adjustments",
+        }
+        widgets = {"optimism_reason": forms.Textarea(attrs={"rows": 3})}
+
+    def clean_effort_uplift(self):
+        uplift = self.cleaned_data["effort_uplift"]
+        if uplift < 0 or uplift > 5:
+            raise forms.ValidationError("Effort uplift must be between 0 and 5 (0% to 500%).")
+        return uplift
+
+    def clean_benefit_haircut(self):
+        haircut = self.cleaned_data["benefit_haircut"]
+        if haircut < 0 or haircut >= 1:
+            raise forms.ValidationError("Benefit haircut must be at least 0 and below 1.")
+        return haircut
+
+    def clean(self):
+        cleaned = super().clean()
+        changed = {"effort_uplift", "benefit_haircut"} & set(self.changed_data)
+        if changed and not (cleaned.get("optimism_reason") or "").strip():
+            self.add_error("optimism_reason", "Say why the adjustment changed.")
+        return cleaned
+
+
+class MetricForm(forms.ModelForm):
+    class Meta:
+        model = BenefitMetric
+        fields = ["name", "unit", "description", "weight", "higher_is_better"]
+        widgets = {"description": forms.Textarea(attrs={"rows": 3})}
+
+    def clean_weight(self):
+        weight = self.cleaned_data["weight"]
+        if weight is not None and weight < 0:
+            raise forms.ValidationError("Weight cannot be negative.")
+        return weight
+
+    def clean_name(self):
+        name = self.cleaned_data["name"].strip()
+        clash = BenefitMetric.objects.filter(
+            organisation=self.instance.organisation, name__iexact=name
+        ).exclude(pk=self.instance.pk)
+        if clash.exists():
+            raise forms.ValidationError("Another metric already has this name.")
+        return name

@@ -1,0 +1,475 @@
+"""Writes for benefit metrics, estimates, scoring settings and stored scores."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+
+import numpy as np
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.cache import cache
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.utils import timezone
+
+from backlog.models import BacklogItem, ItemEvent, ItemEventKind, Product, ScoringMethod
+from customers.models import Cohort, Organisation
+from prioritisation import scoring, selectors
+from prioritisation.models import (
+    CONFIDENCE_FRACTION,
+    DEFAULT_METRICS,
+    BenefitEstimate,
+    BenefitMetric,
+    Confidence,
+    ItemScore,
+    ItemScoringInputs,
+    MoscowBucket,
+)
+
+# Up to this many items a product is rescored inside the request that changed it (a few
+# milliseconds); above it, by a Celery task after commit, so no page waits on a big recompute.
+SYNC_RECOMPUTE_MAX_ITEMS = 2000
+
+
+def metrics_create_defaults(*, organisation: Organisation) -> list[BenefitMetric]:
+    return BenefitMetric.objects.bulk_create(
+        BenefitMetric(organisation=organisation, **metric) for metric in DEFAULT_METRICS
+    )
+
+
+def metric_update(
+    *,
+    metric: BenefitMetric,
+    name: str,
+    unit: str,
+    description: str,
+    weight: Decimal,
+    higher_is_better: bool,
+) -> BenefitMetric:
+    with transaction.atomic():
+        for field, value in {
+            "name": name,
+            "unit": unit,
+            "description": description,
+            "weight": weight,
+            "higher_is_better": higher_is_better,
+        }.items():
+            setattr(metric, field, value)
+        metric.full_clean()
+        metric.save()
+        scores_refresh_organisation(organisation_id=metric.organisation_id)
+    return metric
+
+
+# ---------------------------------------------------------------- estimates
+
+
+@dataclass(frozen=True)
+class EstimateCell:
+    """One cell of an item's cohort × metric grid; ``value`` None clears the cell."""
+
+    cohort: Cohort
+    metric: BenefitMetric
+    value: Decimal | None
+    confidence: str = Confidence.MEDIUM
+    evidence: str = ""
+
+
+def estimates_save(
+    *, item: BacklogItem, actor: AbstractBaseUser | None, cells: Iterable[EstimateCell]
+) -> int:
+    """Replace the item's estimates with the given cells, all or nothing.
+
+    Validates every cell before writing any; records the changes in the item's history and
+    refreshes the product's scores. Returns the number of cells that changed.
+    """
+    cells = list(cells)
+    organisation_id = item.product.organisation_id
+    errors = []
+    for cell in cells:
+        if cell.cohort.organisation_id != organisation_id or (
+            cell.metric.organisation_id != organisation_id
+        ):
+            errors.append("An estimate names a cohort or metric of another organisation.")
+        if cell.value is not None and not cell.value.is_finite():
+            errors.append(f"{cell.metric.name} for {cell.cohort.name}: enter a number.")
+        if cell.confidence not in Confidence.values:
+            errors.append(f"{cell.metric.name} for {cell.cohort.name}: unknown confidence.")
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        # Two people saving the same grid at once: the item row lock makes them take turns.
+        BacklogItem.objects.select_for_update().filter(pk=item.pk).first()
+        current = selectors.estimate_grid(item=item)
+        changes, to_create, to_update, to_delete = [], [], [], []
+        for cell in cells:
+            key = (cell.cohort.pk, cell.metric.pk)
+            old = current.get(key)
+            label = f"{cell.cohort.name} · {cell.metric.name}"
+            if cell.value is None:
+                if old is not None:
+                    to_delete.append(old.pk)
+                    changes.append([label, str(old.value), None])
+                continue
+            if old is None:
+                to_create.append(
+                    BenefitEstimate(
+                        item=item,
+                        cohort=cell.cohort,
+                        metric=cell.metric,
+                        value=cell.value,
+                        confidence=cell.confidence,
+                        evidence=cell.evidence,
+                        updated_by=actor,
+                    )
+                )
+                changes.append([label, None, f"{cell.value} ({cell.confidence})"])
+            elif (old.value, old.confidence, old.evidence) != (
+                cell.value,
+                cell.confidence,
+                cell.evidence,
+            ):
+                old.value, old.confidence, old.evidence = cell.value, cell.confidence, cell.evidence
+                old.updated_by = actor
+                old.updated_at = timezone.now()
+                to_update.append(old)
+                changes.append([label, None, f"{cell.value} ({cell.confidence})"])
+        if not changes:
+            return 0
+        BenefitEstimate.objects.filter(pk__in=to_delete).delete()
+        BenefitEstimate.objects.bulk_create(to_create)
+        BenefitEstimate.objects.bulk_update(
+            to_update, ["value", "confidence", "evidence", "updated_by", "updated_at"]
+        )
+        ItemEvent.objects.create(
+            item=item, actor=actor, kind=ItemEventKind.ESTIMATED, data={"changes": changes}
+        )
+        scores_refresh(product=item.product)
+    return len(changes)
+
+
+def scoring_inputs_update(
+    *, item: BacklogItem, actor: AbstractBaseUser | None, **fields: object
+) -> ItemScoringInputs:
+    """Set an item's RICE / WSJF / ICE / MoSCoW inputs (validated by the caller's form)."""
+    with transaction.atomic():
+        inputs, _ = ItemScoringInputs.objects.select_for_update().get_or_create(item=item)
+        for field, value in fields.items():
+            setattr(inputs, field, value)
+        inputs.full_clean()
+        inputs.save()
+        ItemEvent.objects.create(
+            item=item,
+            actor=actor,
+            kind=ItemEventKind.ESTIMATED,
+            data={"inputs": {k: str(v) for k, v in fields.items() if v not in (None, "")}},
+        )
+        scores_refresh(product=item.product)
+    return inputs
+
+
+def scoring_settings_update(
+    *,
+    product: Product,
+    actor: AbstractBaseUser | None,
+    scoring_method: str,
+    effort_uplift: Decimal,
+    benefit_haircut: Decimal,
+    optimism_reason: str,
+) -> Product:
+    with transaction.atomic():
+        product = Product.objects.select_for_update().get(pk=product.pk)
+        product.scoring_method = scoring_method
+        product.effort_uplift = effort_uplift
+        product.benefit_haircut = benefit_haircut
+        product.optimism_reason = optimism_reason
+        product.full_clean()
+        product.save()
+        scores_refresh(product=product)
+    return product
+
+
+# ---------------------------------------------------------------- scores
+
+
+def _pending_key(product_id: int) -> str:
+    return f"scores-pending:{product_id}"
+
+
+def scores_pending(*, product: Product) -> bool:
+    """Whether a background recompute of the product's scores is queued or running."""
+    return bool(cache.get(_pending_key(product.pk)))
+
+
+def scores_refresh(*, product: Product) -> None:
+    """Bring the product's scores up to date after a change.
+
+    Small products are rescored now, inside the caller's transaction, so the page that
+    follows shows the new order. Large ones are rescored by a Celery task enqueued when the
+    transaction commits (the task must see the change, and must not run if it rolls back).
+    """
+    if BacklogItem.objects.filter(product_id=product.pk).count() <= SYNC_RECOMPUTE_MAX_ITEMS:
+        scores_recompute(product_id=product.pk)
+        return
+    from prioritisation.tasks import recompute_product_scores
+
+    product_id = product.pk
+
+    def enqueue() -> None:
+        cache.set(_pending_key(product_id), True, timeout=15 * 60)
+        recompute_product_scores.delay(product_id=product_id)
+
+    transaction.on_commit(enqueue)
+
+
+def scores_refresh_organisation(*, organisation_id: int) -> None:
+    """A cohort or metric weight changed: every product of the organisation is rescored."""
+    for product in Product.objects.filter(organisation_id=organisation_id):
+        scores_refresh(product=product)
+
+
+@dataclass(frozen=True)
+class ComputedScores:
+    item_ids: np.ndarray
+    raw_benefit: np.ndarray
+    benefit: np.ndarray
+    raw_score: np.ndarray
+    score: np.ndarray
+    rank: np.ndarray  # 0 for items outside the open backlog
+    needs_estimates: np.ndarray
+    by_cohort: np.ndarray  # [item, cohort] share of the adjusted score
+    by_metric: np.ndarray  # [item, metric]
+    cohort_ranks: np.ndarray  # [item, cohort], 0 outside the open backlog
+    cohort_ids: list[int]
+    metric_ids: list[int]
+
+
+def scores_compute(*, product: Product, data: selectors.ScoringData) -> ComputedScores:
+    """Score and rank a product from its arrays (no queries)."""
+    n, n_cohorts, n_metrics = len(data.item_ids), len(data.cohort_ids), len(data.metric_ids)
+    item_i, cohort_i, metric_i, value, confidence = data.estimate_rows
+    values, confidences = scoring.scatter_estimates(
+        item_i,
+        cohort_i,
+        metric_i,
+        value * data.metric_sign[metric_i] if n_metrics else value,
+        confidence,
+        shape=(n, n_cohorts, n_metrics),
+        dtype=np.float64,
+    )
+    effort_known = ~np.isnan(data.effort)
+    uplift, haircut = float(product.effort_uplift), float(product.benefit_haircut)
+    result = scoring.benefit_per_effort(
+        values,
+        confidences,
+        data.cohort_weight,
+        data.metric_weight,
+        np.where(effort_known, data.effort, 1.0),
+        effort_uplift=uplift,
+        benefit_haircut=haircut,
+    )
+    needs = result.needs_estimates | ~effort_known
+    raw_score = np.where(effort_known, result.raw_score, 0.0)
+    score = np.where(effort_known, result.adjusted_score, 0.0)
+    by_cohort = np.where(effort_known[:, None], result.cohort_scores(), 0.0)
+    by_metric = np.where(effort_known[:, None], result.metric_scores(), 0.0)
+
+    method = product.scoring_method
+    if method in (ScoringMethod.RICE, ScoringMethod.WSJF, ScoringMethod.ICE):
+        raw_score, score, needs = _framework_scores(method, data, uplift, haircut)
+
+    rank = np.zeros(n, dtype=np.int64)
+    cohort_ranks = np.zeros((n, n_cohorts), dtype=np.int64)
+    open_at = np.flatnonzero(data.open_mask)
+    if open_at.size:
+        age = data.age_key[open_at]
+        if method == ScoringMethod.MOSCOW:
+            buckets = _moscow_buckets(data)
+            needs = needs | (buckets == -1)
+            ranks, _ = scoring.moscow_rank(
+                np.where(buckets[open_at] == -1, 2, buckets[open_at]),
+                score[open_at],
+                age,
+                benefit=result.adjusted_benefit[open_at],
+            )
+        else:
+            ranks, _ = scoring.rank(score[open_at], result.adjusted_benefit[open_at], age)
+        rank[open_at] = ranks
+        for c in range(n_cohorts):
+            ranks, _ = scoring.rank(by_cohort[open_at, c], result.by_cohort[open_at, c], age)
+            cohort_ranks[open_at, c] = ranks
+    return ComputedScores(
+        item_ids=data.item_ids,
+        raw_benefit=result.raw_benefit,
+        benefit=result.adjusted_benefit,
+        raw_score=raw_score,
+        score=score,
+        rank=rank,
+        needs_estimates=needs,
+        by_cohort=by_cohort,
+        by_metric=by_metric,
+        cohort_ranks=cohort_ranks,
+        cohort_ids=data.cohort_ids,
+        metric_ids=data.metric_ids,
+    )
+
+
+def _framework_scores(
+    method: str, data: selectors.ScoringData, uplift: float, haircut: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Raw and optimism-adjusted RICE / WSJF / ICE scores; items missing inputs score 0."""
+    n = len(data.item_ids)
+    raw, needs = np.zeros(n), np.ones(n, dtype=bool)
+    for i, item_id in enumerate(data.item_ids.tolist()):
+        given = data.inputs.get(item_id)
+        if given is None:
+            continue
+        try:
+            if method == ScoringMethod.RICE:
+                parts = (given.rice_impact, given.rice_confidence, given.rice_effort_months)
+                if None in parts or "" in parts:
+                    continue
+                raw[i] = scoring.rice(
+                    data.reach[i],
+                    float(given.rice_impact),
+                    CONFIDENCE_FRACTION[given.rice_confidence],
+                    float(given.rice_effort_months),
+                )
+            elif method == ScoringMethod.WSJF:
+                parts = (
+                    given.wsjf_business_value,
+                    given.wsjf_time_criticality,
+                    given.wsjf_risk_reduction,
+                    given.wsjf_job_size,
+                )
+                if None in parts:
+                    continue
+                raw[i] = scoring.wsjf(*parts)
+            else:
+                parts = (given.ice_impact, given.ice_confidence, given.ice_ease)
+                if None in parts:
+                    continue
+                raw[i] = scoring.ice(*parts)
+        except ValueError:
+            continue  # out-of-range input saved outside the forms: flagged, not fatal
+        needs[i] = False
+    # RICE and WSJF divide by effort, so the uplift applies; ICE has no effort term.
+    divisor = 1.0 if method == ScoringMethod.ICE else 1.0 + uplift
+    return raw, raw * (1.0 - haircut) / divisor, needs
+
+
+_MOSCOW_CODE = {bucket: code for code, bucket in enumerate(MoscowBucket.values)}
+
+
+def _moscow_buckets(data: selectors.ScoringData) -> np.ndarray:
+    """Bucket code per item (0 must … 3 won't), −1 where none is set."""
+    codes = np.full(len(data.item_ids), -1, dtype=np.int64)
+    for i, item_id in enumerate(data.item_ids.tolist()):
+        given = data.inputs.get(item_id)
+        if given is not None and given.moscow:
+            codes[i] = _MOSCOW_CODE[given.moscow]
+    return codes
+
+
+_SCORE_COLUMNS = (
+    "item_id",
+    "product_id",
+    "method",
+    "raw_benefit",
+    "benefit",
+    "raw_score",
+    "score",
+    "rank",
+    "needs_estimates",
+    "by_cohort",
+    "by_metric",
+    "cohort_ranks",
+    "computed_at",
+)
+
+
+def _score_rows(product: Product, scores: ComputedScores, now) -> Iterable[tuple]:
+    cohort_keys = [str(pk) for pk in scores.cohort_ids]
+    metric_keys = [str(pk) for pk in scores.metric_ids]
+    columns = zip(
+        scores.item_ids.tolist(),
+        scores.raw_benefit.tolist(),
+        scores.benefit.tolist(),
+        scores.raw_score.tolist(),
+        scores.score.tolist(),
+        scores.rank.tolist(),
+        scores.needs_estimates.tolist(),
+        np.round(scores.by_cohort, 6).tolist(),
+        np.round(scores.by_metric, 6).tolist(),
+        scores.cohort_ranks.tolist(),
+        strict=True,
+    )
+    for item_id, raw_b, b, raw_s, s, r, needs, by_c, by_m, c_ranks in columns:
+        yield (
+            item_id,
+            product.pk,
+            product.scoring_method,
+            raw_b,
+            b,
+            raw_s,
+            s,
+            r or None,
+            needs,
+            json.dumps(dict(zip(cohort_keys, by_c, strict=True))),
+            json.dumps(dict(zip(metric_keys, by_m, strict=True))),
+            json.dumps(dict(zip(cohort_keys, c_ranks, strict=True)) if r else {}),
+            now,
+        )
+
+
+def _store(product: Product, rows: Iterable[tuple]) -> None:
+    """Replace the product's score rows in bulk.
+
+    PostgreSQL takes them by COPY, an order of magnitude faster than multi-row INSERTs or
+    ``bulk_update``'s CASE statements at 10,000 rows; elsewhere ``bulk_create`` in batches.
+    """
+    ItemScore.objects.filter(product=product).delete()
+    if connection.vendor == "postgresql":
+        table = ItemScore._meta.db_table
+        sql = f"COPY {table} ({', '.join(_SCORE_COLUMNS)}) FROM STDIN"
+        with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
+            for row in rows:
+                copy.write_row(row)
+        return
+    json_at = {_SCORE_COLUMNS.index(c) for c in ("by_cohort", "by_metric", "cohort_ranks")}
+    ItemScore.objects.bulk_create(
+        (
+            ItemScore(
+                **{
+                    ("item_id" if c == "item_id" else c): (json.loads(v) if i in json_at else v)
+                    for i, (c, v) in enumerate(zip(_SCORE_COLUMNS, row, strict=True))
+                }
+            )
+            for row in rows
+        ),
+        batch_size=500,
+    )
+
+
+def scores_recompute(*, product_id: int) -> int:
+    """Recompute and store the scores of every item of a product. Returns the item count.
+
+    Safe to run twice or concurrently: the product row lock serialises runs, and each run
+    replaces the whole set from the data it reads under that lock.
+    """
+    with transaction.atomic():
+        product = Product.objects.select_for_update().filter(pk=product_id).first()
+        if product is None:
+            return 0  # deleted since the task was queued
+        data = selectors.scoring_data(
+            product=product, with_inputs=product.scoring_method != ScoringMethod.BENEFIT_PER_EFFORT
+        )
+        scores = scores_compute(product=product, data=data)
+        now = timezone.now()
+        _store(product, _score_rows(product, scores, now))
+        Product.objects.filter(pk=product.pk).update(scores_computed_at=now)
+        product.scores_computed_at = now
+    cache.delete(_pending_key(product_id))
+    return len(data.item_ids)

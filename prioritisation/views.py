@@ -1,0 +1,185 @@
+"""Pages for benefit estimates, scores and their explanation, and scoring settings."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import trigger_client_event
+
+from backlog.models import BacklogItem, Product, ProductRoleKind
+from backlog.permissions import can_edit_items, item_for_user, product_for_user
+from backlog.selectors import product_roles_for_user
+from customers.selectors import cohort_list, membership_for_user
+from prioritisation import selectors, services
+from prioritisation.forms import (
+    EstimateGridForm,
+    MetricForm,
+    ScoringInputsForm,
+    ScoringSettingsForm,
+)
+from prioritisation.models import BenefitMetric, ItemScoringInputs
+
+
+def scoring_context(
+    item: BacklogItem,
+    *,
+    can_edit: bool,
+    grid_form: EstimateGridForm | None = None,
+    inputs_form: ScoringInputsForm | None = None,
+) -> dict:
+    """What the item page's scoring sections need: score, explanation, grid, inputs."""
+    product = item.product
+    if grid_form is None:
+        grid_form = EstimateGridForm(
+            cohorts=list(cohort_list(organisation=product.organisation)),
+            metrics=list(selectors.metric_list(organisation=product.organisation)),
+            current=selectors.estimate_grid(item=item),
+        )
+    if inputs_form is None and product.scoring_method != "benefit_per_effort":
+        instance = ItemScoringInputs.objects.filter(item=item).first() or ItemScoringInputs(
+            item=item
+        )
+        inputs_form = ScoringInputsForm(instance=instance, method=product.scoring_method)
+    score = selectors.item_score(item=item)
+    return {
+        "item": item,
+        "product": product,
+        "can_edit": can_edit,
+        "grid_form": grid_form,
+        "inputs_form": inputs_form,
+        "explanation": selectors.score_explanation(item=item, score=score) if score else None,
+        "scores_pending": services.scores_pending(product=product),
+    }
+
+
+@login_required
+@require_GET
+def item_score(request: HttpRequest, pk: int) -> HttpResponse:
+    """The score panel alone, refreshed by htmx after estimates change."""
+    item = item_for_user(request.user, pk)
+    context = scoring_context(item, can_edit=can_edit_items(request.user, item.product))
+    return render(request, "prioritisation/item_scoring.html#score-panel", context)
+
+
+@login_required
+@require_POST
+def estimates_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    item = item_for_user(request.user, pk, write=True)
+    organisation = item.product.organisation
+    form = EstimateGridForm(
+        request.POST,
+        cohorts=list(cohort_list(organisation=organisation)),
+        metrics=list(selectors.metric_list(organisation=organisation)),
+        current=selectors.estimate_grid(item=item),
+    )
+    saved = None
+    if form.is_valid():
+        try:
+            saved = services.estimates_save(item=item, actor=request.user, cells=form.cells())
+        except ValidationError as error:
+            form.add_error(None, error)
+    if not request.htmx:
+        if saved is None:
+            messages.error(request, "The estimates were not saved: check the highlighted cells.")
+            context = scoring_context(item, can_edit=True, grid_form=form)
+            return render(request, "prioritisation/item_scoring.html", context, status=422)
+        messages.success(request, f"Saved estimates ({saved} changed).")
+        return redirect("backlog:item_detail", pk=item.pk)
+    context = scoring_context(item, can_edit=True, grid_form=form if saved is None else None)
+    context["estimates_saved"] = saved
+    response = render(request, "prioritisation/item_scoring.html#estimates", context)
+    return trigger_client_event(response, "scoresChanged") if saved else response
+
+
+@login_required
+@require_POST
+def scoring_inputs_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    item = item_for_user(request.user, pk, write=True)
+    method = item.product.scoring_method
+    instance = ItemScoringInputs.objects.filter(item=item).first() or ItemScoringInputs(item=item)
+    form = ScoringInputsForm(request.POST, instance=instance, method=method)
+    if form.is_valid():
+        services.scoring_inputs_update(item=item, actor=request.user, **form.cleaned_data)
+        if not request.htmx:
+            messages.success(request, "Saved scoring inputs.")
+            return redirect("backlog:item_detail", pk=item.pk)
+        context = scoring_context(item, can_edit=True)
+        context["inputs_saved"] = True
+        response = render(request, "prioritisation/item_scoring.html#inputs", context)
+        return trigger_client_event(response, "scoresChanged")
+    context = scoring_context(item, can_edit=True, inputs_form=form)
+    if request.htmx:
+        return render(request, "prioritisation/item_scoring.html#inputs", context)
+    return render(request, "prioritisation/item_scoring.html", context, status=422)
+
+
+def _product_for_owner(request: HttpRequest, pk: int) -> Product:
+    """The product, if the user is its product owner or an organisation admin (else 403)."""
+    product = product_for_user(request.user, pk)
+    membership = membership_for_user(request.user)
+    roles = product_roles_for_user(product=product, user=request.user)
+    if not (membership.is_admin or ProductRoleKind.PRODUCT_OWNER in roles):
+        raise PermissionDenied("Only the product owner can change how the product is scored.")
+    return product
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def scoring_settings(request: HttpRequest, pk: int) -> HttpResponse:
+    product = _product_for_owner(request, pk)
+    form = ScoringSettingsForm(request.POST or None, instance=product)
+    if request.method == "POST" and form.is_valid():
+        services.scoring_settings_update(product=product, actor=request.user, **form.cleaned_data)
+        messages.success(request, "Saved scoring settings; scores are being updated.")
+        return redirect("backlog:product_backlog", pk=product.pk)
+    if request.method == "POST":
+        product.refresh_from_db()  # the invalid form changed the instance in memory
+    status = 422 if request.method == "POST" else 200
+    return render(
+        request,
+        "prioritisation/scoring_settings.html",
+        {"form": form, "product": product},
+        status=status,
+    )
+
+
+def _admin_membership(request: HttpRequest):
+    membership = membership_for_user(request.user)
+    if membership is None:
+        raise Http404("You are not a member of any organisation.")
+    if not membership.is_admin:
+        raise PermissionDenied("Only organisation admins can manage benefit metrics.")
+    return membership
+
+
+@login_required
+@require_GET
+def metric_list(request: HttpRequest) -> HttpResponse:
+    membership = _admin_membership(request)
+    metrics = selectors.metric_list(organisation=membership.organisation)
+    return render(request, "prioritisation/metric_list.html", {"metrics": metrics})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def metric_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    membership = membership_for_user(request.user)
+    if membership is None:
+        raise Http404("You are not a member of any organisation.")
+    metric = BenefitMetric.objects.filter(organisation=membership.organisation, pk=pk).first()
+    if metric is None:
+        raise Http404("No such metric.")
+    _admin_membership(request)
+    form = MetricForm(request.POST or None, instance=metric)
+    if request.method == "POST" and form.is_valid():
+        services.metric_update(metric=metric, **form.cleaned_data)
+        messages.success(request, f"Saved metric “{metric.name}”.")
+        return redirect("prioritisation:metric_list")
+    status = 422 if request.method == "POST" else 200
+    return render(
+        request, "prioritisation/metric_form.html", {"form": form, "metric": metric}, status=status
+    )
