@@ -12,6 +12,7 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="api_schema"),
+    path("api/v1/", include("config.api_urls")),
     path("organisation/", include("customers.urls")),
     path("", include("prioritisation.urls")),
     path("", include("backlog.urls")),

@@ -176,13 +176,16 @@ def _item_last(a: ArrayLike, dtype: np.dtype, name: str) -> NDArray:
     return np.ascontiguousarray(np.moveaxis(a, 0, -1), dtype=dtype)
 
 
-_CHUNK = 8192  # items per block: one block of products stays in L2 cache while it is summed
+_CHUNK = 16384  # items per block: a block's products stay in cache while they are summed
 
 
-def _contributions(v: NDArray, c: NDArray, weight: NDArray) -> tuple[NDArray, NDArray, NDArray]:
+def _contributions(
+    v: NDArray, c: NDArray, weight: NDArray
+) -> tuple[NDArray, NDArray, NDArray, float]:
     """Sum ``v × c × weight`` ([cohort, metric, item]) over metrics and over cohorts.
 
-    Also returns each item's highest confidence (0 means no estimate at all). Works
+    Also returns each item's highest confidence (0 means no estimate at all) and the
+    lowest confidence anywhere, so the range check needs no extra pass. Works
     through the items in blocks so the products never make a round trip through main
     memory, and adds term by term in a fixed order rather than with ``sum`` or BLAS, whose
     order can vary with an item's position: identical items must score identically.
@@ -192,6 +195,7 @@ def _contributions(v: NDArray, c: NDArray, weight: NDArray) -> tuple[NDArray, ND
     by_metric = np.zeros((n_metrics, n_items), v.dtype)
     most_confident = np.zeros(n_items, v.dtype)
     product = np.empty((n_cohorts, n_metrics, min(n_items, _CHUNK)), v.dtype)
+    least_confident = 0.0
     for start in range(0, n_items, _CHUNK):
         part = slice(start, start + _CHUNK)
         c_part = c[:, :, part]
@@ -203,7 +207,8 @@ def _contributions(v: NDArray, c: NDArray, weight: NDArray) -> tuple[NDArray, ND
         for k in range(n_cohorts):
             metric_part += p[k]
         c_part.max(axis=(0, 1), out=most_confident[part], initial=0)
-    return by_cohort, by_metric, most_confident
+        least_confident = min(least_confident, c_part.min(initial=0))
+    return by_cohort, by_metric, most_confident, least_confident
 
 
 def _metric_scale(v: NDArray, c: NDArray) -> NDArray:
@@ -276,9 +281,6 @@ def benefit_per_effort(
     _require((haircut >= 0) & (haircut < 1), haircut, "benefit haircut must be in [0, 1)")
     for name, w in (("cohort", cohort_weight), ("metric", metric_weight)):
         _require(np.isfinite(w) & (w >= 0), w, f"{name} weights must be 0 or more")
-    if not c.min(initial=0) >= 0:  # the top of the range is checked while summing
-        raise ValueError("confidence must be between 0 and 1 (0 = no estimate)")
-
     scale = _metric_scale(v, c)
     if not np.all(np.isfinite(scale)):
         if np.isinf(v).any():
@@ -290,12 +292,13 @@ def benefit_per_effort(
     with np.errstate(divide="ignore", invalid="ignore"):
         per_metric = np.where(scale > 0, metric_weight / scale, 0.0)
     weight = (cohort_weight[:, None] * per_metric[None, :]).astype(dtype)[:, :, None]
-    by_cohort, by_metric, most_confident = _contributions(v, c, weight)
-    if not most_confident.max(initial=0) <= 1:
+    by_cohort, by_metric, most_confident, least_confident = _contributions(v, c, weight)
+    if not (least_confident >= 0 and most_confident.max(initial=0) <= 1):
         raise ValueError("confidence must be between 0 and 1 (0 = no estimate)")
-    raw_benefit = np.zeros(n_items)
+    raw_benefit = np.zeros(n_items, dtype)
     for part in by_cohort:
         raw_benefit += part
+    raw_benefit = raw_benefit.astype(np.float64)
 
     benefit_factor = 1.0 - haircut
     adjusted_effort = effort * (1.0 + uplift)
@@ -332,7 +335,10 @@ def rank(
     score, benefit = _floats(score, benefit)
     age_key = np.asarray(age_key)
     _same_length(score, benefit, age_key)
-    if not (np.isfinite(score).all() and np.isfinite(benefit).all()):
+    if (
+        score.size
+        and not np.isfinite([score.min(), score.max(), benefit.min(), benefit.max()]).all()
+    ):
         raise ValueError("scores and benefits must be finite numbers")
     # Sorting by score alone is the expensive part, and NumPy's unstable argsort is the
     # fastest sort it has; only items whose scores tie need the full three-key lexsort.

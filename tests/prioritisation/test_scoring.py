@@ -210,9 +210,10 @@ def test_benefit_per_effort_refuses_bad_adjustments(change, message):
         _example(**change)
 
 
-def test_benefit_per_effort_refuses_confidence_outside_zero_to_one():
+@pytest.mark.parametrize("bad", [80.0, -0.5, np.nan])
+def test_benefit_per_effort_refuses_confidence_outside_zero_to_one(bad):
     confidence = CONFIDENCE.copy()
-    confidence[0, 0, 0] = 80.0
+    confidence[0, 0, 0] = bad
     with pytest.raises(ValueError, match="confidence must be between 0 and 1"):
         benefit_per_effort(VALUES, confidence, COHORT_WEIGHT, METRIC_WEIGHT, EFFORT)
 
