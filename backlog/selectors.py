@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Count, F, IntegerField, Prefetch, Q, QuerySet
-from django.db.models.fields.json import KT
+from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast
 
 from backlog.models import (
@@ -84,7 +84,7 @@ def item_list(*, product: Product, filters: ItemFilters = ItemFilters()) -> Quer
     if filters.order == SCORE_ORDER:
         return items.order_by(F("score__rank").asc(nulls_last=True), "rank_key")
     if cohort_id is not None:
-        cohort_rank = Cast(KT(f"score__cohort_ranks__{cohort_id}"), IntegerField())
+        cohort_rank = Cast(KeyTextTransform(str(cohort_id), "score__cohort_ranks"), IntegerField())
         return items.order_by(cohort_rank.asc(nulls_last=True), "rank_key")
     return items.in_manual_order()
 

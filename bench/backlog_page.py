@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from bench._django import bench_database, count_queries, make_product_with_items
 from bench._util import median_seconds, row
 
+
 def _measure(client, url: str, repeat: int) -> tuple[float, int]:
     response, queries = count_queries(lambda: client.get(url))
     assert response.status_code == 200, (url, response.status_code)

@@ -43,7 +43,12 @@ class EstimateGridForm(forms.Form):
                     decimal_places=2,
                     label=f"{metric.name} for {cohort.name} ({metric.unit})",
                     initial=_plain(old.value) if old else None,
-                    error_messages={"invalid": "Enter a number, like 12 or 3.5."},
+                    error_messages={
+                        "invalid": "Enter a number, like 12 or 3.5.",
+                        "max_digits": "That number is too large.",
+                        "max_whole_digits": "That number is too large.",
+                        "max_decimal_places": "At most 2 decimal places.",
+                    },
                 )
                 self.fields[f"confidence-{suffix}"] = forms.ChoiceField(
                     choices=Confidence.choices,
@@ -147,18 +152,25 @@ class ScoringInputsForm(forms.ModelForm):
         impact_choices = [("", "Not set")] + [
             (str(Decimal(str(v)).quantize(Decimal("0.01"))), label)
             for v, label in zip(
-                RICE_IMPACT_SCALE, ["3 massive", "2 high", "1 medium", "0.5 low", "0.25 minimal"],
+                RICE_IMPACT_SCALE,
+                ["3 massive", "2 high", "1 medium", "0.5 low", "0.25 minimal"],
                 strict=True,
             )
         ]
         self.fields["rice_impact"] = forms.TypedChoiceField(
-            choices=impact_choices, coerce=Decimal, empty_value=None, required=False,
+            choices=impact_choices,
+            coerce=Decimal,
+            empty_value=None,
+            required=False,
             label="Impact",
         )
         for name in self.FIELDS_BY_METHOD["wsjf"]:
             self.fields[name] = forms.TypedChoiceField(
-                choices=_scale_choices(WSJF_SCALE), coerce=int, empty_value=None,
-                required=False, label=self.Meta.labels[name],
+                choices=_scale_choices(WSJF_SCALE),
+                coerce=int,
+                empty_value=None,
+                required=False,
+                label=self.Meta.labels[name],
             )
         for name in self.FIELDS_BY_METHOD["ice"]:
             self.fields[name].widget.attrs.update({"min": ICE_MIN, "max": ICE_MAX})

@@ -139,9 +139,7 @@ class ItemScoringInputs(models.Model):
     rice_confidence = models.CharField(
         max_length=8, choices=Confidence.choices, blank=True, default=""
     )
-    rice_effort_months = models.DecimalField(
-        max_digits=6, decimal_places=2, null=True, blank=True
-    )
+    rice_effort_months = models.DecimalField(max_digits=6, decimal_places=2, null=True, blank=True)
     wsjf_business_value = models.PositiveSmallIntegerField(null=True, blank=True)
     wsjf_time_criticality = models.PositiveSmallIntegerField(null=True, blank=True)
     wsjf_risk_reduction = models.PositiveSmallIntegerField(null=True, blank=True)

@@ -179,23 +179,20 @@ def _item_last(a: ArrayLike, dtype: np.dtype, name: str) -> NDArray:
 _CHUNK = 16384  # items per block: a block's products stay in cache while they are summed
 
 
-def _contributions(
-    v: NDArray, c: NDArray, weight: NDArray
-) -> tuple[NDArray, NDArray, NDArray, float]:
+def _contributions(v: NDArray, c: NDArray, weight: NDArray) -> tuple[NDArray, NDArray, tuple]:
     """Sum ``v × c × weight`` ([cohort, metric, item]) over metrics and over cohorts.
 
-    Also returns each item's highest confidence (0 means no estimate at all) and the
-    lowest confidence anywhere, so the range check needs no extra pass. Works
-    through the items in blocks so the products never make a round trip through main
-    memory, and adds term by term in a fixed order rather than with ``sum`` or BLAS, whose
-    order can vary with an item's position: identical items must score identically.
+    Also returns the (lowest, highest) confidence, checked here so that no extra pass is
+    needed. Works through the items in blocks so the products never make a round trip
+    through main memory, and adds term by term in a fixed order rather than with BLAS,
+    whose order can vary with an item's position: identical items must score identically
+    so that age, not rounding, separates them.
     """
     n_cohorts, n_metrics, n_items = v.shape
     by_cohort = np.zeros((n_cohorts, n_items), v.dtype)
     by_metric = np.zeros((n_metrics, n_items), v.dtype)
-    most_confident = np.zeros(n_items, v.dtype)
     product = np.empty((n_cohorts, n_metrics, min(n_items, _CHUNK)), v.dtype)
-    least_confident = 0.0
+    low, high = [0.0], [0.0]
     for start in range(0, n_items, _CHUNK):
         part = slice(start, start + _CHUNK)
         c_part = c[:, :, part]
@@ -206,9 +203,9 @@ def _contributions(
             cohort_part += p[:, m]
         for k in range(n_cohorts):
             metric_part += p[k]
-        c_part.max(axis=(0, 1), out=most_confident[part], initial=0)
-        least_confident = min(least_confident, c_part.min(initial=0))
-    return by_cohort, by_metric, most_confident, least_confident
+        low.append(c_part.min(initial=0))
+        high.append(c_part.max(initial=0))
+    return by_cohort, by_metric, (np.min(low), np.max(high))
 
 
 def _metric_scale(v: NDArray, c: NDArray) -> NDArray:
@@ -292,13 +289,14 @@ def benefit_per_effort(
     with np.errstate(divide="ignore", invalid="ignore"):
         per_metric = np.where(scale > 0, metric_weight / scale, 0.0)
     weight = (cohort_weight[:, None] * per_metric[None, :]).astype(dtype)[:, :, None]
-    by_cohort, by_metric, most_confident, least_confident = _contributions(v, c, weight)
-    if not (least_confident >= 0 and most_confident.max(initial=0) <= 1):
+    by_cohort, by_metric, (low, high) = _contributions(v, c, weight)
+    if not (low >= 0 and high <= 1):
         raise ValueError("confidence must be between 0 and 1 (0 = no estimate)")
-    raw_benefit = np.zeros(n_items, dtype)
-    for part in by_cohort:
-        raw_benefit += part
-    raw_benefit = raw_benefit.astype(np.float64)
+    raw_benefit = by_cohort.sum(axis=0).astype(np.float64)
+    # An item with non-zero benefit has an estimate; only the rest need their cells read.
+    needs_estimates = raw_benefit == 0
+    unscored = np.flatnonzero(needs_estimates)
+    needs_estimates[unscored] = c[:, :, unscored].max(axis=(0, 1), initial=0) == 0
 
     benefit_factor = 1.0 - haircut
     adjusted_effort = effort * (1.0 + uplift)
@@ -312,7 +310,7 @@ def benefit_per_effort(
         adjusted_effort=adjusted_effort,
         by_cohort=by_cohort.T,
         by_metric=by_metric.T,
-        needs_estimates=most_confident == 0,
+        needs_estimates=needs_estimates,
         metric_scale=scale.astype(np.float64),
         benefit_factor=benefit_factor,
     )

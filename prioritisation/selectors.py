@@ -65,15 +65,15 @@ def scoring_data(*, product: Product, with_inputs: bool) -> ScoringData:
     )
     item_ids = np.fromiter((row[0] for row in items), dtype=np.int64, count=len(items))
     position = {pk: i for i, pk in enumerate(item_ids.tolist())}
-    open_mask = np.fromiter((row[1] in OPEN_STATUSES for row in items), dtype=bool, count=len(items))
+    open_mask = np.fromiter(
+        (row[1] in OPEN_STATUSES for row in items), dtype=bool, count=len(items)
+    )
     effort = np.fromiter(
         (np.nan if row[2] is None else float(row[2]) for row in items),
         dtype=np.float64,
         count=len(items),
     )
-    age_key = np.fromiter(
-        (row[3].timestamp() for row in items), dtype=np.float64, count=len(items)
-    )
+    age_key = np.fromiter((row[3].timestamp() for row in items), dtype=np.float64, count=len(items))
     cohorts = list(
         Cohort.objects.filter(organisation_id=organisation_id)
         .order_by("pk")
@@ -109,9 +109,7 @@ def scoring_data(*, product: Product, with_inputs: bool) -> ScoringData:
         )
         for pk, size in sizes:
             reach[position[pk]] = size or 0
-        inputs = {
-            i.item_id: i for i in ItemScoringInputs.objects.filter(item__product=product)
-        }
+        inputs = {i.item_id: i for i in ItemScoringInputs.objects.filter(item__product=product)}
         for item_id, given in inputs.items():
             if given.rice_reach is not None:
                 reach[position[item_id]] = given.rice_reach

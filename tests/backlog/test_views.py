@@ -174,7 +174,10 @@ def test_edit_records_what_changed(owner_client, item):
     kinds = set(ItemEvent.objects.filter(item=item).values_list("kind", flat=True))
     assert kinds == {"status", "edited"}
     edited = ItemEvent.objects.get(item=item, kind="edited")
-    assert edited.data["changes"]["title"] == ["Report a repair online", "Report a repair with photos"]
+    assert edited.data["changes"]["title"] == [
+        "Report a repair online",
+        "Report a repair with photos",
+    ]
 
 
 def test_invalid_edit_leaves_the_item_unchanged(owner_client, item):
@@ -306,7 +309,9 @@ def test_backlog_list_query_count_is_constant_in_the_number_of_items(
         owner_client.get(url)
 
 
-def test_product_list_query_count_is_constant(owner_client, organisation, django_assert_max_num_queries):
+def test_product_list_query_count_is_constant(
+    owner_client, organisation, django_assert_max_num_queries
+):
     """Guards the N+1 of item counts per product card on the home page."""
     from tests.factories import ProductFactory
 

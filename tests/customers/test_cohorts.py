@@ -18,7 +18,10 @@ def test_new_organisation_gets_colleagues_citizens_and_leaders(organisation):
 
 def test_anonymous_user_is_sent_to_sign_in(client, organisation):
     cohort = organisation.cohorts.first()
-    for url in [reverse("customers:cohort_list"), reverse("customers:cohort_edit", args=[cohort.pk])]:
+    for url in [
+        reverse("customers:cohort_list"),
+        reverse("customers:cohort_edit", args=[cohort.pk]),
+    ]:
         assert client.get(url).url.startswith(reverse("login"))
 
 
@@ -27,7 +30,12 @@ def test_member_who_is_not_admin_gets_403(make_member, organisation):
     cohort = organisation.cohorts.first()
     assert client.get(reverse("customers:cohort_list")).status_code == 403
     url = reverse("customers:cohort_edit", args=[cohort.pk])
-    assert client.post(url, {"name": "Hacked", "kind": "uses", "size": 1, "voice_weight": 9}).status_code == 403
+    assert (
+        client.post(
+            url, {"name": "Hacked", "kind": "uses", "size": 1, "voice_weight": 9}
+        ).status_code
+        == 403
+    )
     cohort.refresh_from_db()
     assert cohort.name != "Hacked"
 

@@ -72,9 +72,7 @@ def check_a11y(axe):
     def check(page) -> None:
         results = axe.run(page, options={"runOnly": {"type": "tag", "values": AXE_TAGS}})
         bad = [
-            v
-            for v in results.response["violations"]
-            if v.get("impact") in {"serious", "critical"}
+            v for v in results.response["violations"] if v.get("impact") in {"serious", "critical"}
         ]
         details = "\n".join(
             f"{v['id']} ({v['impact']}): {v['help']} at "

@@ -55,7 +55,9 @@ def test_demo_product_owner_creates_an_item_and_sees_it_in_the_backlog(
     screenshot(page, "item")
 
 
-def test_backlog_reads_well_at_phone_width(demo, browser, live_server, sign_in, check_a11y, screenshot):
+def test_backlog_reads_well_at_phone_width(
+    demo, browser, live_server, sign_in, check_a11y, screenshot
+):
     context = browser.new_context(viewport={"width": 320, "height": 800}, locale="en-GB")
     page = context.new_page()
     sign_in(page, "owner", "benefit-demo")

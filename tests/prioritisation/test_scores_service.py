@@ -222,7 +222,9 @@ def test_estimates_naming_another_organisations_cohort_save_nothing(
             item=item,
             actor=owner,
             cells=[
-                services.EstimateCell(cohort=good, metric=metrics["Satisfaction"], value=Decimal(1)),
+                services.EstimateCell(
+                    cohort=good, metric=metrics["Satisfaction"], value=Decimal(1)
+                ),
                 services.EstimateCell(
                     cohort=foreign, metric=metrics["Satisfaction"], value=Decimal(1)
                 ),
