@@ -1,3 +1,5 @@
+import io
+
 import pytest
 from django.core.management import call_command
 
@@ -8,10 +10,14 @@ pytestmark = pytest.mark.django_db
 
 
 def test_seed_demo_builds_a_council_and_running_it_twice_duplicates_nothing():
-    call_command("seed_demo", stdout=open("/dev/null", "w"))
+    call_command("seed_demo", stdout=io.StringIO())
     counts = (BacklogItem.objects.count(), Product.objects.count(), ProductRole.objects.count())
-    call_command("seed_demo", stdout=open("/dev/null", "w"))
-    assert (BacklogItem.objects.count(), Product.objects.count(), ProductRole.objects.count()) == counts
+    call_command("seed_demo", stdout=io.StringIO())
+    assert (
+        BacklogItem.objects.count(),
+        Product.objects.count(),
+        ProductRole.objects.count(),
+    ) == counts
     assert counts[0] == 150 and counts[1] == 3
     statuses = set(BacklogItem.objects.values_list("status", flat=True))
     assert statuses == {"idea", "ready", "in_progress", "done", "live", "rejected"}
