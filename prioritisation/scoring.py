@@ -296,7 +296,8 @@ def benefit_per_effort(
     # An item with non-zero benefit has an estimate; only the rest need their cells read.
     needs_estimates = raw_benefit == 0
     unscored = np.flatnonzero(needs_estimates)
-    needs_estimates[unscored] = c[:, :, unscored].max(axis=(0, 1), initial=0) == 0
+    cells = np.take(c.reshape(n_cohorts * n_metrics, n_items), unscored, axis=1)
+    needs_estimates[unscored] = cells.max(axis=0, initial=0) == 0
 
     benefit_factor = 1.0 - haircut
     adjusted_effort = effort * (1.0 + uplift)

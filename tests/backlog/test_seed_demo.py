@@ -17,13 +17,9 @@ def _counts() -> tuple[int, ...]:
 
 def test_seed_demo_builds_a_council_and_running_it_twice_duplicates_nothing():
     call_command("seed_demo", stdout=io.StringIO())
-    counts = (BacklogItem.objects.count(), Product.objects.count(), ProductRole.objects.count())
+    counts = _counts()
     call_command("seed_demo", stdout=io.StringIO())
-    assert (
-        BacklogItem.objects.count(),
-        Product.objects.count(),
-        ProductRole.objects.count(),
-    ) == counts
+    assert _counts() == counts
     assert counts[0] == 150 and counts[1] == 3
     statuses = set(BacklogItem.objects.values_list("status", flat=True))
     assert statuses == {"idea", "ready", "in_progress", "done", "live", "rejected"}
