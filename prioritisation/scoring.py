@@ -57,7 +57,9 @@ def rice(reach: ArrayLike, impact: ArrayLike, confidence: ArrayLike, effort: Arr
     reach, impact, confidence, effort = _floats(reach, impact, confidence, effort)
     _require(np.isfinite(reach) & (reach >= 0), reach, "RICE reach must be 0 or more")
     _require(np.isin(impact, RICE_IMPACT_SCALE), impact, "RICE impact must be 3, 2, 1, 0.5 or 0.25")
-    _require((confidence >= 0) & (confidence <= 1), confidence, "RICE confidence must be 0–1")
+    _require(
+        (confidence >= 0) & (confidence <= 1), confidence, "RICE confidence must be between 0 and 1"
+    )
     _require(
         np.isfinite(effort) & (effort > 0), effort, "RICE effort must be more than 0 person-months"
     )
@@ -106,12 +108,11 @@ def scatter_estimates(
 ) -> tuple[NDArray, NDArray]:
     """Scatter estimate rows (parallel arrays, as the database returns them) into dense arrays.
 
-    Returns ``(values, confidence)``, each indexed ``[item, cohort, metric]`` with
-    ``shape = (items, cohorts, metrics)``; cells without a row hold 0 and 0. The arrays are
-    views onto item-fastest storage, which is the layout ``benefit_per_effort`` reads
-    without copying. float32 is the default: estimates carry a few significant figures and
-    a score sums at most cohorts × metrics terms, far inside float32's seven digits.
-    Raises ``ValueError`` for an index out of range or two rows for the same cell.
+    Returns ``(values, confidence)`` indexed ``[item, cohort, metric]`` (``shape`` is
+    items, cohorts, metrics), 0 and 0 where there is no row: views onto item-fastest
+    storage, the layout ``benefit_per_effort`` reads without copying. float32 because
+    estimates carry a few significant figures and a score sums cohorts × metrics terms,
+    far inside its seven digits. ``ValueError`` for an index out of range or a repeated cell.
     """
     n_items, n_cohorts, n_metrics = shape
     columns = [np.asarray(a) for a in (item_index, cohort_index, metric_index, value, confidence)]
@@ -162,10 +163,6 @@ class BenefitScores:
         columns sum to ``adjusted_score``.
         """
         return self.by_cohort * (self.benefit_factor / self.adjusted_effort)[:, None]
-
-    def metric_scores(self) -> NDArray[np.float64]:
-        """Adjusted score split by metric, [item, metric]; columns sum to ``adjusted_score``."""
-        return self.by_metric * (self.benefit_factor / self.adjusted_effort)[:, None]
 
 
 def _item_last(a: ArrayLike, dtype: np.dtype, name: str) -> NDArray:
@@ -242,22 +239,16 @@ def benefit_per_effort(
 ) -> BenefitScores:
     """Score every item of a product by benefit per point of effort.
 
-    benefit[i] = Σ over cohorts c and metrics m of
-    ``cohort_weight[c] × metric_weight[m] × values[i, c, m] / scale[m] × confidence[i, c, m]``
-    where ``scale[m]`` is the largest ``|value|`` of metric m across the product's items
-    and cohorts. Cohorts share a metric's scale because a metric's unit is the same for
-    every cohort; the cohort weight is what says how much each cohort matters.
-
-    A cell is an estimate when its confidence is above 0; NaN values are treated as
-    missing. Adjusted benefit is ``benefit × (1 − benefit_haircut)``, adjusted effort
-    ``effort × (1 + effort_uplift)``; the scores divide one by the other. Items with no
-    estimate score exactly 0 and are flagged in ``needs_estimates``. Raises
-    ``ValueError`` for effort ≤ 0, confidence outside [0, 1], infinite values, an
-    uplift below 0, a haircut outside [0, 1) or arrays whose shapes disagree.
-
-    Arithmetic is elementwise in a fixed order (no BLAS), so identical items get
-    bit-identical scores wherever they sit and ties stay ties. Computes in float32 when
-    both ``values`` and ``confidence`` are float32, float64 otherwise.
+    benefit[i] = Σ over cohorts c, metrics m of cohort_weight[c] × metric_weight[m] ×
+    values[i, c, m] / scale[m] × confidence[i, c, m], where scale[m] is the largest
+    |value| of metric m over all items and cohorts (a metric's unit is the same for every
+    cohort; the cohort weight says how much each cohort matters). A cell is an estimate
+    when its confidence is above 0; NaN values count as missing. Adjusted benefit is
+    benefit × (1 − haircut), adjusted effort effort × (1 + uplift), each scalar or per
+    item. Items with no estimate score exactly 0 and are flagged ``needs_estimates``.
+    ``ValueError`` for effort ≤ 0, confidence outside [0, 1], infinite values, uplift < 0,
+    haircut outside [0, 1) or shapes that disagree. Identical items score bit-identically
+    wherever they sit. Computes in float32 if values and confidence both are, else float64.
     """
     dtype = np.result_type(np.asarray(values).dtype, np.asarray(confidence).dtype, np.float32)
     v = _item_last(values, dtype, "values")
@@ -265,15 +256,17 @@ def benefit_per_effort(
     if v.shape != c.shape:
         raise ValueError(f"values and confidence differ in shape: {v.shape} vs {c.shape}")
     n_cohorts, n_metrics, n_items = v.shape
-    cohort_weight, metric_weight, effort = _floats(cohort_weight, metric_weight, effort)
+    cohort_weight, metric_weight, effort, uplift, haircut = _floats(
+        cohort_weight, metric_weight, effort, effort_uplift, benefit_haircut
+    )
     if cohort_weight.shape != (n_cohorts,) or metric_weight.shape != (n_metrics,):
         raise ValueError("need one weight per cohort and one per metric")
-    if effort.shape != (n_items,):
-        raise ValueError(f"need one effort per item ({n_items}); got shape {effort.shape}")
+    if effort.shape != (n_items,) or not {uplift.shape, haircut.shape} <= {(), (n_items,)}:
+        raise ValueError(
+            f"need one effort per item ({n_items}), and uplift and haircut "
+            "as one number or one per item"
+        )
     _require(np.isfinite(effort) & (effort > 0), effort, "effort must be more than 0 points")
-    uplift, haircut = _floats(effort_uplift, benefit_haircut)
-    if not {uplift.shape, haircut.shape} <= {(), (n_items,)}:
-        raise ValueError("effort uplift and benefit haircut must be one number or one per item")
     _require(np.isfinite(uplift) & (uplift >= 0), uplift, "effort uplift must be 0 or more")
     _require((haircut >= 0) & (haircut < 1), haircut, "benefit haircut must be in [0, 1)")
     for name, w in (("cohort", cohort_weight), ("metric", metric_weight)):
@@ -322,6 +315,12 @@ def _same_length(*arrays: NDArray) -> None:
         raise ValueError("rank inputs must be 1-D arrays of the same length")
 
 
+def _ranks(order: NDArray[np.intp]) -> NDArray[np.int64]:
+    ranks = np.empty(order.size, dtype=np.int64)
+    ranks[order] = np.arange(1, order.size + 1)
+    return ranks
+
+
 def rank(
     score: ArrayLike, benefit: ArrayLike, age_key: ArrayLike
 ) -> tuple[NDArray[np.int64], NDArray[np.intp]]:
@@ -334,10 +333,7 @@ def rank(
     score, benefit = _floats(score, benefit)
     age_key = np.asarray(age_key)
     _same_length(score, benefit, age_key)
-    if (
-        score.size
-        and not np.isfinite([score.min(), score.max(), benefit.min(), benefit.max()]).all()
-    ):
+    if not (np.isfinite(score).all() and np.isfinite(benefit).all()):
         raise ValueError("scores and benefits must be finite numbers")
     # Sorting by score alone is the expensive part, and NumPy's unstable argsort is the
     # fastest sort it has; only items whose scores tie need the full three-key lexsort.
@@ -351,9 +347,7 @@ def rank(
         at = np.flatnonzero(tied)
         items = np.sort(order[at])  # array position as the last resort
         order[at] = items[np.lexsort((age_key[items], -benefit[items], -score[items]))]
-    ranks = np.empty(order.size, dtype=np.int64)
-    ranks[order] = np.arange(1, order.size + 1)
-    return ranks, order
+    return _ranks(order), order
 
 
 def moscow_rank(
@@ -370,11 +364,12 @@ def moscow_rank(
     """
     codes = np.asarray(bucket_codes)
     if codes.dtype.kind in "OUS":
-        lookup = {name: i for i, name in enumerate(MOSCOW_BUCKETS)}
-        unknown = sorted({str(x) for x in codes.tolist()} - lookup.keys())
+        unknown = set(codes.tolist()) - set(MOSCOW_BUCKETS)
         if unknown:
-            raise ValueError(f"MoSCoW bucket must be one of {MOSCOW_BUCKETS}; got {unknown[0]!r}")
-        codes = np.array([lookup[x] for x in codes.tolist()], dtype=np.int64)
+            raise ValueError(
+                f"MoSCoW bucket must be one of {MOSCOW_BUCKETS}; got {unknown.pop()!r}"
+            )
+        codes = np.array([MOSCOW_BUCKETS.index(x) for x in codes.tolist()], dtype=np.int64)
     _require(np.isin(codes, range(4)), codes, "MoSCoW bucket code must be 0, 1, 2 or 3")
     score, age_key = np.asarray(benefit_score, dtype=np.float64), np.asarray(age_key)
     tiebreak = np.zeros(score.size) if benefit is None else np.asarray(benefit, dtype=np.float64)
@@ -382,9 +377,7 @@ def moscow_rank(
     if not (np.isfinite(score).all() and np.isfinite(tiebreak).all()):
         raise ValueError("scores and benefits must be finite numbers")
     order = np.lexsort((age_key, -tiebreak, -score, codes))
-    ranks = np.empty(order.size, dtype=np.int64)
-    ranks[order] = np.arange(1, order.size + 1)
-    return ranks, order
+    return _ranks(order), order
 
 
 class Ranking(NamedTuple):
@@ -426,7 +419,7 @@ def explain(scores: BenefitScores, a: int, b: int, *, age_key: ArrayLike) -> dic
     ``decided_by`` names the key that separates the two under ``rank``'s rules.
     """
     age_key = np.asarray(age_key)
-    score, benefit = scores.adjusted_score, scores.adjusted_benefit
+    score, benefit, effort = scores.adjusted_score, scores.adjusted_benefit, scores.adjusted_effort
     decided_by, a_above_b = "position", a < b
     for name, key, higher_first in (
         ("score", score, True),
@@ -437,8 +430,11 @@ def explain(scores: BenefitScores, a: int, b: int, *, age_key: ArrayLike) -> dic
             decided_by, a_above_b = name, bool((key[a] > key[b]) == higher_first)
             break
 
-    def split(per_item: NDArray, label: str) -> list[dict]:
-        gap = per_item[a] - per_item[b]
+    # Raw benefit → adjusted score, as in cohort_scores(), for just the two items.
+    factor = [np.broadcast_to(scores.benefit_factor, score.shape)[i] / effort[i] for i in (a, b)]
+
+    def split(contribution: NDArray, label: str) -> list[dict]:
+        gap = contribution[a] * factor[0] - contribution[b] * factor[1]
         biggest_first = np.argsort(-abs(gap), kind="stable")
         return [{label: int(j), "score_difference": float(gap[j])} for j in biggest_first]
 
@@ -447,8 +443,7 @@ def explain(scores: BenefitScores, a: int, b: int, *, age_key: ArrayLike) -> dic
             "item": int(i),
             "score": float(score[i]),
             "benefit": float(benefit[i]),
-            "effort": float(scores.effort[i]),
-            "adjusted_effort": float(scores.adjusted_effort[i]),
+            "adjusted_effort": float(effort[i]),
             "needs_estimates": bool(scores.needs_estimates[i]),
         }
 
@@ -459,7 +454,7 @@ def explain(scores: BenefitScores, a: int, b: int, *, age_key: ArrayLike) -> dic
         "decided_by": decided_by,
         "score_difference": float(score[a] - score[b]),
         "benefit_difference": float(benefit[a] - benefit[b]),
-        "effort_difference": float(scores.adjusted_effort[a] - scores.adjusted_effort[b]),
-        "cohorts": split(scores.cohort_scores(), "cohort"),
-        "metrics": split(scores.metric_scores(), "metric"),
+        "effort_difference": float(effort[a] - effort[b]),
+        "cohorts": split(scores.by_cohort, "cohort"),
+        "metrics": split(scores.by_metric, "metric"),
     }

@@ -1,0 +1,291 @@
+"""API v1 for products and backlog items.
+
+Same permissions as the pages: objects are loaded through ``backlog.permissions`` (404 for
+another organisation's, 403 for a role that may not write) before any work, reads go
+through ``backlog.selectors`` and writes through ``backlog.services``.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db.models import QuerySet
+from django.urls import reverse
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import generics, serializers, status
+from rest_framework.pagination import LimitOffsetPagination
+from rest_framework.parsers import JSONParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from backlog import selectors, services
+from backlog.models import (
+    BacklogItem,
+    CapabilityUse,
+    DigitisationLevel,
+    ItemStatus,
+    Product,
+)
+from backlog.permissions import item_for_user, organisation_or_404, product_for_user
+from customers.selectors import cohort_list
+from prioritisation.api import ScoreSummarySerializer
+
+EFFORT_MESSAGE = "Effort must be more than 0 points, or left empty."
+LIVE_MESSAGE = (
+    "An item goes live only when its four go-live sign-offs are in, at the show-and-tell; "
+    "it cannot be set live here."
+)
+
+NOT_FOUND = OpenApiResponse(description="No such product or item in your organisation.")
+WRITE_ERRORS = {
+    400: OpenApiResponse(description="Invalid input; nothing saved. Messages by field."),
+    403: OpenApiResponse(description="Your role on this product does not allow changes."),
+    404: NOT_FOUND,
+}
+
+# ---------------------------------------------------------------- products
+
+
+class ProductSerializer(serializers.ModelSerializer):
+    open_items = serializers.IntegerField(read_only=True)
+    done_items = serializers.IntegerField(read_only=True)
+    live_items = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = Product
+        fields = [
+            "id",
+            "name",
+            "description",
+            "kind",
+            "weekly_capacity",
+            "scoring_method",
+            "effort_uplift",
+            "benefit_haircut",
+            "scores_computed_at",
+            "open_items",
+            "done_items",
+            "live_items",
+        ]
+        read_only_fields = fields
+
+
+class ProductListView(generics.ListAPIView):
+    """The products of the user's organisation, with their item counts."""
+
+    serializer_class = ProductSerializer
+
+    def get_queryset(self) -> QuerySet[Product]:
+        if getattr(self, "swagger_fake_view", False):  # schema generation: no user
+            return Product.objects.none()
+        return selectors.product_list(organisation=organisation_or_404(self.request.user))
+
+
+# ---------------------------------------------------------------- items
+
+
+class ItemSerializer(serializers.ModelSerializer):
+    cohorts = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+    score = ScoreSummarySerializer(
+        read_only=True, allow_null=True, help_text="Null until the item is scored."
+    )
+
+    class Meta:
+        model = BacklogItem
+        fields = [
+            "id",
+            "title",
+            "description",
+            "status",
+            "digitisation_level",
+            "effort",
+            "cohorts",
+            "rank_key",
+            "created_at",
+            "updated_at",
+            "score",
+        ]
+        read_only_fields = fields
+
+
+class ItemInputSerializer(serializers.Serializer):
+    """An item's editable fields. On create only the title is required; the others take
+    the same defaults as on the page (no description, idea, access, no effort, no cohorts).
+    """
+
+    # Context: ``organisation``, and ``current_status`` when an existing item is edited.
+    # No defaults here: the service's apply on create, the item's current values on PATCH.
+    title = serializers.CharField(max_length=200)
+    description = serializers.CharField(allow_blank=True, required=False)
+    status = serializers.ChoiceField(
+        choices=ItemStatus.choices,
+        required=False,
+        help_text="Any status but live: an item goes live through its four sign-offs.",
+    )
+    digitisation_level = serializers.ChoiceField(choices=DigitisationLevel.choices, required=False)
+    effort = serializers.DecimalField(
+        max_digits=7,
+        decimal_places=1,
+        allow_null=True,
+        required=False,
+        help_text="Story points, more than 0, as a number or a string; null until estimated.",
+    )
+    cohorts = serializers.ListField(
+        child=serializers.IntegerField(),
+        required=False,
+        help_text="Ids of the organisation's cohorts the item is for.",
+    )
+
+    def validate_effort(self, value):
+        if value is not None and value <= 0:
+            raise serializers.ValidationError(EFFORT_MESSAGE)
+        return value
+
+    def validate_status(self, value: str) -> str:
+        # Like the page's form: an item already live may keep its status, no other may take it.
+        if value == ItemStatus.LIVE and self.context.get("current_status") != ItemStatus.LIVE:
+            raise serializers.ValidationError(LIVE_MESSAGE)
+        return value
+
+    def validate_cohorts(self, value: list[int]) -> list:
+        known = {c.pk: c for c in cohort_list(organisation=self.context["organisation"])}
+        unknown = [pk for pk in value if pk not in known]
+        if unknown:
+            ids = ", ".join(str(pk) for pk in unknown)
+            raise serializers.ValidationError(f"Not one of your organisation's cohorts: {ids}.")
+        return [known[pk] for pk in dict.fromkeys(value)]
+
+
+class ItemFilterSerializer(serializers.Serializer):
+    """The backlog page's filters, as query parameters. Empty means any."""
+
+    status = serializers.ChoiceField(choices=ItemStatus.choices, required=False, allow_blank=True)
+    level = serializers.ChoiceField(
+        choices=DigitisationLevel.choices, required=False, allow_blank=True
+    )
+    cohort = serializers.IntegerField(required=False, allow_null=True)
+    q = serializers.CharField(required=False, allow_blank=True, help_text="Search text.")
+
+    def validate_cohort(self, value: int | None) -> int | None:
+        organisation = self.context["organisation"]
+        if (
+            value is not None
+            and not cohort_list(organisation=organisation).filter(pk=value).exists()
+        ):
+            raise serializers.ValidationError(
+                f"Cohort {value} is not one of your organisation's cohorts."
+            )
+        return value
+
+    def filters(self) -> selectors.ItemFilters:
+        data = self.validated_data
+        return selectors.ItemFilters(
+            status=data.get("status", ""),
+            level=data.get("level", ""),
+            cohort=data.get("cohort"),
+            q=data.get("q", ""),
+        )
+
+
+class ItemPagination(LimitOffsetPagination):
+    # A 100,000-item backlog is read in pages, never in one response.
+    max_limit = 1000
+
+
+def _api_error(error: DjangoValidationError) -> serializers.ValidationError:
+    """A service's refusal as a 400 with its messages."""
+    return serializers.ValidationError(serializers.as_serializer_error(error))
+
+
+def _item_response(request: Request, pk: int, status_code: int = status.HTTP_200_OK) -> Response:
+    # Read back through the permission helper: the joins the output needs, and the score
+    # the service has just refreshed.
+    item = item_for_user(request.user, pk)
+    return Response(ItemSerializer(item).data, status=status_code)
+
+
+class ProductItemsView(generics.GenericAPIView):
+    serializer_class = ItemSerializer
+    parser_classes = [JSONParser]
+    pagination_class = ItemPagination
+
+    @extend_schema(
+        parameters=[ItemFilterSerializer],
+        responses={200: ItemSerializer(many=True), 400: WRITE_ERRORS[400], 404: NOT_FOUND},
+        description="The product's items in manual order (rank_key), filtered like the page.",
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        product = product_for_user(request.user, pk)
+        query = ItemFilterSerializer(
+            data=request.query_params,
+            context={"organisation": organisation_or_404(request.user)},
+        )
+        query.is_valid(raise_exception=True)
+        items = selectors.item_list(product=product, filters=query.filters())
+        page = self.paginate_queryset(items)
+        return self.get_paginated_response(ItemSerializer(page, many=True).data)
+
+    @extend_schema(
+        request=ItemInputSerializer,
+        responses={201: ItemSerializer, **WRITE_ERRORS},
+        description="Add an item at the top or bottom of the backlog (the product's setting).",
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        product = product_for_user(request.user, pk, write=True)
+        serializer = ItemInputSerializer(
+            data=request.data, context={"organisation": organisation_or_404(request.user)}
+        )
+        serializer.is_valid(raise_exception=True)
+        try:
+            item = services.item_create(
+                product=product, actor=request.user, **serializer.validated_data
+            )
+        except DjangoValidationError as error:
+            raise _api_error(error) from error
+        response = _item_response(request, item.pk, status.HTTP_201_CREATED)
+        response["Location"] = reverse("api:item_detail", args=[item.pk])
+        return response
+
+
+class ItemDetailView(generics.GenericAPIView):
+    serializer_class = ItemSerializer
+    parser_classes = [JSONParser]
+
+    @extend_schema(responses={200: ItemSerializer, 404: NOT_FOUND})
+    def get(self, request: Request, pk: int) -> Response:
+        return _item_response(request, pk)
+
+    @extend_schema(
+        request=ItemInputSerializer,
+        responses={200: ItemSerializer, **WRITE_ERRORS},
+        description="Change some of an item's fields; the others keep their values.",
+    )
+    def patch(self, request: Request, pk: int) -> Response:
+        item = item_for_user(request.user, pk, write=True)
+        serializer = ItemInputSerializer(
+            data=request.data,
+            partial=True,
+            context={
+                "organisation": organisation_or_404(request.user),
+                "current_status": item.status,
+            },
+        )
+        serializer.is_valid(raise_exception=True)
+        # item_update takes every field and replaces the capability links, so the current
+        # values (capabilities included, which this API does not expose) are passed through.
+        links = item.itemcapability_set.all()
+        fields = {
+            "title": item.title,
+            "description": item.description,
+            "digitisation_level": item.digitisation_level,
+            "status": item.status,
+            "effort": item.effort,
+            "cohorts": list(item.cohorts.all()),
+            "builds": [link.capability for link in links if link.use == CapabilityUse.BUILDS],
+            "reuses": [link.capability for link in links if link.use == CapabilityUse.REUSES],
+            **serializer.validated_data,
+        }
+        try:
+            services.item_update(item=item, actor=request.user, **fields)
+        except DjangoValidationError as error:
+            raise _api_error(error) from error
+        return _item_response(request, pk)
