@@ -77,7 +77,9 @@ class ProductListView(generics.ListAPIView):
     def get_queryset(self) -> QuerySet[Product]:
         if getattr(self, "swagger_fake_view", False):  # schema generation: no user
             return Product.objects.none()
-        return selectors.product_list(organisation=organisation_or_404(self.request.user))
+        products = selectors.product_list(organisation=organisation_or_404(self.request.user))
+        # The counts' GROUP BY drops Meta.ordering, and pages need a stable order.
+        return products.order_by("name", "pk")
 
 
 # ---------------------------------------------------------------- items

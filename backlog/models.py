@@ -214,6 +214,8 @@ class BacklogItem(models.Model):
     )
     # Manual order: a fractional index, so a move rewrites one row whatever the backlog size.
     rank_key = OrderKeyField(max_length=64)
+    # A pinned item keeps its place when the score order is applied.
+    pinned = models.BooleanField(default=False)
     external_key = models.CharField(
         max_length=64, blank=True, help_text="Key in another tracker, e.g. a Jira issue key."
     )
@@ -279,6 +281,7 @@ class ItemEventKind(models.TextChoices):
     EDITED = "edited", "Edited"
     STATUS = "status", "Status changed"
     MOVED = "moved", "Moved"
+    PINNED = "pinned", "Pinned or unpinned"
     ESTIMATED = "estimated", "Benefit estimated"
 
 
@@ -302,3 +305,36 @@ class ItemEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.item_id} at {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class ReorderKind(models.TextChoices):
+    SCORE_ORDER = "score_order", "Applied the score order"
+    VOTE_ORDER = "vote_order", "Adopted a vote order"
+    UNDO = "undo", "Undid a reorder"
+
+
+class OrderSnapshot(models.Model):
+    """The manual order of a whole product just before a bulk reorder, so it can be undone.
+
+    ``keys`` is ``[[item id, rank key], ...]``; one row per bulk reorder, whatever the size.
+    """
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="snapshots")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    kind = models.CharField(max_length=16, choices=ReorderKind.choices)
+    note = models.TextField(blank=True)
+    keys = models.JSONField(default=list)
+    created_at = models.DateTimeField(auto_now_add=True)
+    undone_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            # "Undo": the product's latest reorder that has not been undone.
+            models.Index(fields=["product", "-created_at"], name="snapshot_product_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} on {self.product} at {self.created_at:%Y-%m-%d %H:%M}"
