@@ -216,15 +216,20 @@ class ProductItemsView(generics.GenericAPIView):
         description="The product's items in manual order (rank_key), filtered like the page.",
     )
     def get(self, request: Request, pk: int) -> Response:
-        product = product_for_user(request.user, pk)
+        page = self.paginate_queryset(self.get_queryset())
+        return self.get_paginated_response(ItemSerializer(page, many=True).data)
+
+    def get_queryset(self) -> QuerySet[BacklogItem]:
+        # Also called by the browsable API's renderer, so it does the permission check too.
+        if getattr(self, "swagger_fake_view", False):  # schema generation: no user
+            return BacklogItem.objects.none()
+        product = product_for_user(self.request.user, self.kwargs["pk"])
         query = ItemFilterSerializer(
-            data=request.query_params,
-            context={"organisation": organisation_or_404(request.user)},
+            data=self.request.query_params,
+            context={"organisation": organisation_or_404(self.request.user)},
         )
         query.is_valid(raise_exception=True)
-        items = selectors.item_list(product=product, filters=query.filters())
-        page = self.paginate_queryset(items)
-        return self.get_paginated_response(ItemSerializer(page, many=True).data)
+        return selectors.item_list(product=product, filters=query.filters())
 
     @extend_schema(
         request=ItemInputSerializer,

@@ -449,7 +449,7 @@ def _ranked_pairs_locks(pairwise: np.ndarray) -> np.ndarray:
     graph in a topological order (Pearce & Kelly's dynamic topological sort) answers that for
     free when a already stands before b, which a first guess by total margin makes the usual
     case; otherwise only the candidates placed between b and a are searched, then reordered.
-    A transitive closure per lock instead took 40 s at 1,000 candidates; this takes ~1 s.
+    At 1,000 candidates this takes 0.5–2 s where updating a transitive closure took 12–40 s.
     """
     m = pairwise.shape[0]
     margin = np.round(pairwise - pairwise.T, _DECIMALS)

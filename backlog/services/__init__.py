@@ -11,19 +11,23 @@ from backlog.services.items import (
 )
 from backlog.services.order import (
     MoveRefused,
+    MoveTo,
     item_move,
     item_pin,
+    order_adopt,
     order_apply_scores,
     order_undo,
 )
 
 __all__ = [
     "MoveRefused",
+    "MoveTo",
     "capability_create",
     "item_create",
     "item_move",
     "item_pin",
     "item_update",
+    "order_adopt",
     "order_apply_scores",
     "order_undo",
     "product_create",

@@ -337,6 +337,16 @@ def test_estimates_are_not_posted_or_deleted(owner_client, item):
     assert owner_client.delete(estimates_url(item)).status_code == 405
 
 
+def test_browsable_api_renders_the_metrics_and_estimates(owner_client, item, cohorts, hours):
+    estimate(item, cohorts["Citizens"], hours)
+    for url in [reverse("api:metric_list"), estimates_url(item)]:
+        response = owner_client.get(url, HTTP_ACCEPT="text/html")
+        assert response.status_code == 200, url
+        assert (
+            b"Staff hours saved" in response.content or str(hours.pk).encode() in response.content
+        )
+
+
 # ---------------------------------------------------------------- score
 
 

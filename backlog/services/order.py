@@ -1,0 +1,343 @@
+"""The manual order: moves, pins, applying the score order, and undoing a bulk reorder.
+
+Every write here runs under the product row lock, so moves in one product take turns
+(each is a few milliseconds) while products never wait on each other. A move rewrites one
+row; only when its new key would grow past ``ordering.MAX_KEY_LENGTH`` is the whole
+product rebalanced, in two bulk statements.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import connection, transaction
+from django.utils import timezone
+
+from backlog import ordering
+from backlog.models import (
+    BacklogItem,
+    ItemEvent,
+    ItemEventKind,
+    NewItemPosition,
+    OrderSnapshot,
+    Product,
+    ReorderKind,
+)
+
+
+class MoveRefused(Exception):
+    """A move that cannot be applied as asked; the message is for the person."""
+
+
+class MoveTo:
+    UP = "up"
+    DOWN = "down"
+    TOP = "top"
+    BOTTOM = "bottom"
+    POSITION = "position"
+    BETWEEN = "between"
+    CHOICES = (UP, DOWN, TOP, BOTTOM, POSITION, BETWEEN)
+
+
+@dataclass(frozen=True)
+class MoveResult:
+    item: BacklogItem
+    moved: bool  # False when the item was already there
+    rebalanced: bool
+    position: int | None = None  # 1-based, where it is cheap to know
+
+
+STALE = (
+    "The backlog changed while you were looking at it, so this move was not made. "
+    "The list below is up to date: please try again."
+)
+
+
+def _lock_product(product_id: int) -> None:
+    Product.objects.select_for_update().filter(pk=product_id).first()
+
+
+def _keys_around(
+    items, *, item: BacklogItem, key: str, to: str, position: int | None, before_id, after_id
+) -> tuple[str | None, str | None]:
+    """The keys the item must go between: (lower, upper), None meaning an end."""
+    others = items.exclude(pk=item.pk)
+    if to == MoveTo.TOP:
+        return None, others.order_by("rank_key").values_list("rank_key", flat=True).first()
+    if to == MoveTo.BOTTOM:
+        return others.order_by("-rank_key").values_list("rank_key", flat=True).first(), None
+    if to == MoveTo.UP:
+        above = list(
+            items.filter(rank_key__lt=key)
+            .order_by("-rank_key")
+            .values_list("rank_key", flat=True)[:2]
+        )
+        if not above:
+            return None, None  # already first: nothing to do
+        return (above[1] if len(above) > 1 else None), above[0]
+    if to == MoveTo.DOWN:
+        below = list(
+            items.filter(rank_key__gt=key)
+            .order_by("rank_key")
+            .values_list("rank_key", flat=True)[:2]
+        )
+        if not below:
+            return None, None  # already last: nothing to do
+        return below[0], (below[1] if len(below) > 1 else None)
+    if to == MoveTo.POSITION:
+        if position is None or position < 1:
+            raise MoveRefused("Give a position of 1 or more.")
+        if position == 1:
+            return None, others.order_by("rank_key").values_list("rank_key", flat=True).first()
+        pair = list(
+            others.order_by("rank_key").values_list("rank_key", flat=True)[position - 2 : position]
+        )
+        if not pair:  # past the end: the bottom
+            return others.order_by("-rank_key").values_list("rank_key", flat=True).first(), None
+        return pair[0], (pair[1] if len(pair) > 1 else None)
+    # BETWEEN: the neighbours the person saw, by id. They must still exist in this product
+    # and still be in that order; anything else is a stale view.
+    if before_id is None and after_id is None:
+        raise MoveRefused("Say which items the moved item goes between.")
+    if item.pk in (before_id, after_id):
+        raise MoveRefused("An item cannot be placed next to itself.")
+    named = dict(
+        others.filter(pk__in=[i for i in (before_id, after_id) if i is not None]).values_list(
+            "pk", "rank_key"
+        )
+    )
+    lower = named.get(before_id) if before_id is not None else None
+    upper = named.get(after_id) if after_id is not None else None
+    if (before_id is not None and lower is None) or (after_id is not None and upper is None):
+        raise MoveRefused(STALE)
+    if lower is not None and upper is not None:
+        if lower >= upper:
+            raise MoveRefused(STALE)
+        # Items added between them since the page loaded stay above the moved item: the
+        # move is applied relative to the neighbour it was dropped after.
+        upper = (
+            others.filter(rank_key__gt=lower)
+            .order_by("rank_key")
+            .values_list("rank_key", flat=True)
+            .first()
+        )
+        return lower, upper
+    if lower is not None:
+        nxt = others.filter(rank_key__gt=lower).order_by("rank_key")
+        return lower, nxt.values_list("rank_key", flat=True).first()
+    prev = others.filter(rank_key__lt=upper).order_by("-rank_key")
+    return prev.values_list("rank_key", flat=True).first(), upper
+
+
+def item_move(
+    *,
+    item: BacklogItem,
+    actor: AbstractBaseUser | None,
+    to: str,
+    position: int | None = None,
+    before_id: int | None = None,
+    after_id: int | None = None,
+) -> MoveResult:
+    """Move one item in its product's manual order.
+
+    ``to`` is up, down, top, bottom, position (1-based ``position``) or between (the ids
+    of the items it should follow and precede, as the person saw them). Writes one item row
+    and one history row, or rebalances the product when the key space is exhausted there.
+    Raises ``MoveRefused`` with a message for the person when the view was stale.
+    """
+    if to not in MoveTo.CHOICES:
+        raise MoveRefused(f"Unknown move “{to}”.")
+    with transaction.atomic():
+        _lock_product(item.product_id)
+        items = BacklogItem.objects.filter(product_id=item.product_id)
+        key = items.filter(pk=item.pk).values_list("rank_key", flat=True).first()
+        if key is None:
+            raise MoveRefused("This item is no longer in the backlog.")
+        lower, upper = _keys_around(
+            items,
+            item=item,
+            key=key,
+            to=to,
+            position=position,
+            before_id=before_id,
+            after_id=after_id,
+        )
+        position_now = 1 if to == MoveTo.TOP else position if to == MoveTo.POSITION else None
+        # lower and upper are neighbours among the other items, so an item already
+        # between them is already in place: nothing to write.
+        if (lower is None or lower < key) and (upper is None or key < upper):
+            item.rank_key = key
+            return MoveResult(item=item, moved=False, rebalanced=False, position=position_now)
+        new_key = ordering.key_between(lower, upper)
+        rebalanced = ordering.needs_rebalance(new_key)
+        if rebalanced:
+            new_key = _rebalance_with(item.product_id, item_id=item.pk, after_key=lower)
+        else:
+            items.filter(pk=item.pk).update(rank_key=new_key, updated_at=timezone.now())
+        ItemEvent.objects.create(
+            item=item,
+            actor=actor,
+            kind=ItemEventKind.MOVED,
+            data={"to": to, "position": position_now, "rebalanced": rebalanced},
+        )
+    item.rank_key = new_key
+    return MoveResult(item=item, moved=True, rebalanced=rebalanced, position=position_now)
+
+
+def _rebalance_with(product_id: int, *, item_id: int, after_key: str | None) -> str:
+    """Give every item of the product fresh, short keys, with ``item_id`` placed right after
+    the item whose key is ``after_key`` (first when None). Returns the item's new key."""
+    rows = list(
+        BacklogItem.objects.filter(product_id=product_id)
+        .exclude(pk=item_id)
+        .order_by("rank_key")
+        .values_list("pk", "rank_key")
+    )
+    at = 0 if after_key is None else next(i for i, (_, k) in enumerate(rows) if k == after_key) + 1
+    ids = [pk for pk, _ in rows]
+    ids.insert(at, item_id)
+    keys = ordering.spread_keys(len(ids))
+    _write_keys(product_id, ids, keys)
+    return keys[at]
+
+
+def _write_keys(product_id: int, ids: Sequence[int], keys: Sequence[str]) -> None:
+    """Set the keys of every item of a product, in two bulk statements.
+
+    Unique (product, rank_key) is checked row by row as a statement runs, so swapping keys
+    in place could collide halfway. Step one writes each new key with a "~" prefix, which
+    no real key has; step two strips the prefix. No moment has two rows with one key.
+    """
+    table = BacklogItem._meta.db_table
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                f"UPDATE {table} AS i SET rank_key = '~' || v.key "
+                "FROM unnest(%s::bigint[], %s::text[]) AS v(id, key) "
+                "WHERE i.id = v.id AND i.product_id = %s",
+                [list(ids), list(keys), product_id],
+            )
+        else:
+            cursor.executemany(
+                f"UPDATE {table} SET rank_key = %s WHERE id = %s AND product_id = %s",
+                [("~" + key, pk, product_id) for pk, key in zip(ids, keys, strict=True)],
+            )
+        cursor.execute(
+            f"UPDATE {table} SET rank_key = SUBSTR(rank_key, 2) "
+            "WHERE product_id = %s AND rank_key LIKE %s",
+            [product_id, "~%"],
+        )
+
+
+def _reorder(
+    product: Product, actor, *, new_order: list[int], kind: str, note: str = ""
+) -> OrderSnapshot:
+    """Save the current order as a snapshot, then write ``new_order`` (every item id)."""
+    current = list(
+        BacklogItem.objects.filter(product=product)
+        .order_by("rank_key")
+        .values_list("pk", "rank_key")
+    )
+    snapshot = OrderSnapshot.objects.create(
+        product=product, actor=actor, kind=kind, note=note, keys=[list(row) for row in current]
+    )
+    _write_keys(product.pk, new_order, ordering.spread_keys(len(new_order)))
+    return snapshot
+
+
+def order_apply_scores(*, product: Product, actor: AbstractBaseUser | None) -> OrderSnapshot:
+    """Reorder every unpinned item by score rank in one step; pinned items keep their place.
+
+    Items with no score rank (closed or not yet scored) follow the ranked ones in their
+    current manual order. Undo with ``order_undo``.
+    """
+    with transaction.atomic():
+        _lock_product(product.pk)
+        rows = list(
+            BacklogItem.objects.filter(product=product)
+            .order_by("rank_key")
+            .values_list("pk", "pinned", "score__rank")
+        )
+        unpinned = sorted(
+            (
+                (rank is None, rank or 0, i, pk)
+                for i, (pk, pinned, rank) in enumerate(rows)
+                if not pinned
+            )
+        )
+        fill = iter(pk for *_, pk in unpinned)
+        new_order = [pk if pinned else next(fill) for pk, pinned, _rank in rows]
+        return _reorder(product, actor, new_order=new_order, kind=ReorderKind.SCORE_ORDER)
+
+
+def order_adopt(
+    *,
+    product: Product,
+    actor: AbstractBaseUser | None,
+    ranked_ids: Sequence[int],
+    kind: str,
+    note: str,
+) -> OrderSnapshot:
+    """Put ``ranked_ids`` (items of this product, best first) at the top in that order;
+    pinned items keep their place and every other item follows in its current order."""
+    with transaction.atomic():
+        _lock_product(product.pk)
+        rows = list(
+            BacklogItem.objects.filter(product=product)
+            .order_by("rank_key")
+            .values_list("pk", "pinned")
+        )
+        pinned = {pk for pk, is_pinned in rows if is_pinned}
+        wanted = [pk for pk in dict.fromkeys(ranked_ids) if pk not in pinned]
+        chosen = set(wanted)
+        rest = [pk for pk, is_pinned in rows if not is_pinned and pk not in chosen]
+        fill = iter(wanted + rest)
+        new_order = [pk if pk in pinned else next(fill) for pk, _ in rows]
+        return _reorder(product, actor, new_order=new_order, kind=kind, note=note)
+
+
+def order_undo(*, product: Product, actor: AbstractBaseUser | None) -> OrderSnapshot | None:
+    """Restore the order from before the latest bulk reorder that is not yet undone.
+
+    Items added since then go to the top or bottom (the product's setting for new items),
+    in their current order. Returns the snapshot undone, or None when there is none.
+    """
+    with transaction.atomic():
+        _lock_product(product.pk)
+        snapshot = (
+            OrderSnapshot.objects.select_for_update()
+            .filter(product=product, undone_at__isnull=True)
+            .exclude(kind=ReorderKind.UNDO)
+            .first()
+        )
+        if snapshot is None:
+            return None
+        current = list(
+            BacklogItem.objects.filter(product=product)
+            .order_by("rank_key")
+            .values_list("pk", flat=True)
+        )
+        existing = set(current)
+        before = [
+            pk for pk, _key in sorted(snapshot.keys, key=lambda row: row[1]) if pk in existing
+        ]
+        known = set(before)
+        newer = [pk for pk in current if pk not in known]
+        top = product.new_items_position == NewItemPosition.TOP
+        new_order = newer + before if top else before + newer
+        _reorder(product, actor, new_order=new_order, kind=ReorderKind.UNDO)
+        snapshot.undone_at = timezone.now()
+        snapshot.save(update_fields=["undone_at"])
+        return snapshot
+
+
+def item_pin(*, item: BacklogItem, actor: AbstractBaseUser | None, pinned: bool) -> BacklogItem:
+    with transaction.atomic():
+        BacklogItem.objects.filter(pk=item.pk).update(pinned=pinned, updated_at=timezone.now())
+        ItemEvent.objects.create(
+            item=item, actor=actor, kind=ItemEventKind.PINNED, data={"pinned": pinned}
+        )
+    item.pinned = pinned
+    return item
