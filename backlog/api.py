@@ -115,7 +115,7 @@ class ItemInputSerializer(serializers.Serializer):
     """
 
     # Context: ``organisation``, and ``current_status`` when an existing item is edited.
-    # No defaults here: the service's apply on create, the item's current values on PATCH.
+    # No defaults here: on create the service's defaults apply, on PATCH the item's values.
     title = serializers.CharField(max_length=200)
     description = serializers.CharField(allow_blank=True, required=False)
     status = serializers.ChoiceField(

@@ -170,6 +170,9 @@ class ItemStatus(models.TextChoices):
     REJECTED = "rejected", "Rejected"
 
 
+# Items still to be built: the ones that are ranked, and that fill the team's capacity.
+OPEN_STATUSES = (ItemStatus.IDEA, ItemStatus.READY, ItemStatus.IN_PROGRESS)
+
 # The timestamp field set when an item enters each status.
 STATUS_TIMESTAMP_FIELD = {
     ItemStatus.READY: "ready_at",

@@ -7,7 +7,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
 from backlog import selectors
-from backlog.models import ITEM_EDITOR_ROLES, BacklogItem, Product
+from backlog.models import ITEM_EDITOR_ROLES, BacklogItem, Product, ProductRoleKind
 from customers.models import Organisation
 from customers.selectors import membership_for_user
 
@@ -29,21 +29,40 @@ def can_edit_items(user: AbstractBaseUser, product: Product) -> bool:
     return bool(roles & ITEM_EDITOR_ROLES)
 
 
-def product_for_user(user: AbstractBaseUser, pk: int, *, write: bool = False) -> Product:
+def can_reorder(user: AbstractBaseUser, product: Product) -> bool:
+    """The manual order is the product owner's (or an organisation admin's) to set."""
+    membership = membership_for_user(user)
+    if membership is None or membership.organisation_id != product.organisation_id:
+        return False
+    if membership.is_admin:
+        return True
+    roles = selectors.product_roles_for_user(product=product, user=user)
+    return ProductRoleKind.PRODUCT_OWNER in roles
+
+
+def product_for_user(
+    user: AbstractBaseUser, pk: int, *, write: bool = False, reorder: bool = False
+) -> Product:
     """The product if the user's organisation owns it (else 404) and, for a write, the
-    user holds an editing role on it (else 403)."""
+    user holds an editing role on it, or for a reorder is its product owner (else 403)."""
     product = selectors.product_get(organisation=organisation_or_404(user), pk=pk)
     if product is None:
         raise Http404("No such product.")
     if write and not can_edit_items(user, product):
         raise PermissionDenied("Your role on this product does not allow changes.")
+    if reorder and not can_reorder(user, product):
+        raise PermissionDenied("Only the product owner can change the order of the backlog.")
     return product
 
 
-def item_for_user(user: AbstractBaseUser, pk: int, *, write: bool = False) -> BacklogItem:
+def item_for_user(
+    user: AbstractBaseUser, pk: int, *, write: bool = False, reorder: bool = False
+) -> BacklogItem:
     item = selectors.item_get(organisation=organisation_or_404(user), pk=pk)
     if item is None:
         raise Http404("No such item.")
     if write and not can_edit_items(user, item.product):
         raise PermissionDenied("Your role on this product does not allow changes.")
+    if reorder and not can_reorder(user, item.product):
+        raise PermissionDenied("Only the product owner can change the order of the backlog.")
     return item

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db.models import Count, F, IntegerField, Prefetch, Q, QuerySet
+from django.db import connection
+from django.db.models import Count, F, IntegerField, Prefetch, Q, QuerySet, Sum
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast
 
 from backlog.models import (
+    OPEN_STATUSES,
     BacklogItem,
     ItemCapability,
     ItemEvent,
@@ -20,6 +23,8 @@ from backlog.models import (
 from customers.models import Cohort, Organisation
 
 PAGE_SIZE = 100
+# At most this many rows are re-rendered after a move (what a person had scrolled through).
+MAX_RERENDER = 1000
 
 
 def product_list(*, organisation: Organisation) -> QuerySet[Product]:
@@ -130,3 +135,96 @@ def item_get(*, organisation: Organisation, pk: int) -> BacklogItem | None:
 
 def item_history(*, item: BacklogItem, limit: int = 50) -> QuerySet[ItemEvent]:
     return ItemEvent.objects.filter(item=item).select_related("actor")[:limit]
+
+
+@dataclass(frozen=True)
+class PageMarks:
+    """What the backlog rows show beside each item: its manual rank among open items, and
+    where the team's weekly capacity runs out (the id of the first item that does not fit)."""
+
+    manual_rank: dict[int, int]
+    capacity_before_id: int | None
+    capacity: int
+
+
+@dataclass(frozen=True)
+class Row:
+    item: BacklogItem
+    manual_rank: int | None
+    capacity_line_before: bool
+
+    @property
+    def score_rank(self) -> int | None:
+        score = getattr(self.item, "score", None)
+        return score.rank if score else None
+
+    @property
+    def gap(self) -> int | None:
+        """Manual rank − score rank: positive when the score would put the item higher."""
+        if self.manual_rank is None or self.score_rank is None:
+            return None
+        return self.manual_rank - self.score_rank
+
+    @property
+    def gap_size(self) -> int:
+        return abs(self.gap or 0)
+
+
+def rows_for(items: list[BacklogItem], marks: PageMarks) -> list[Row]:
+    return [
+        Row(
+            item=item,
+            manual_rank=marks.manual_rank.get(item.pk),
+            capacity_line_before=item.pk == marks.capacity_before_id,
+        )
+        for item in items
+    ]
+
+
+def page_marks(
+    *, product: Product, items: list[BacklogItem], filters: ItemFilters, first_page: bool
+) -> PageMarks:
+    """Manual ranks and the capacity line for one page, in at most one query.
+
+    In the unfiltered manual order the page is a contiguous run, so one aggregate over the
+    open items before it gives the starting rank and effort. Filtered or score-ordered pages
+    are not contiguous: their ranks come from one window query over the product's open items.
+    """
+    capacity = product.weekly_capacity
+    if not items:
+        return PageMarks({}, None, capacity)
+    open_ids = [item.pk for item in items if item.status in OPEN_STATUSES]
+    if filters.order != MANUAL_ORDER or filters.active:
+        return PageMarks(_window_ranks(product, open_ids), None, capacity)
+    rank, effort = 0, Decimal(0)
+    if not first_page:
+        before = BacklogItem.objects.filter(
+            product=product, status__in=OPEN_STATUSES, rank_key__lt=items[0].rank_key
+        ).aggregate(n=Count("pk"), effort=Sum("effort"))
+        rank, effort = before["n"], before["effort"] or Decimal(0)
+    line_drawn = effort > capacity
+    ranks, capacity_before = {}, None
+    for item in items:
+        if item.status not in OPEN_STATUSES:
+            continue
+        rank += 1
+        ranks[item.pk] = rank
+        effort += item.effort or 0
+        if not line_drawn and effort > capacity:
+            capacity_before, line_drawn = item.pk, True
+    return PageMarks(ranks, capacity_before, capacity)
+
+
+def _window_ranks(product: Product, ids: list[int]) -> dict[int, int]:
+    if not ids:
+        return {}
+    table = BacklogItem._meta.db_table
+    marks = ", ".join(["%s"] * len(ids))
+    statuses = ", ".join(["%s"] * len(OPEN_STATUSES))
+    sql = (
+        f"SELECT id, n FROM (SELECT id, ROW_NUMBER() OVER (ORDER BY rank_key) AS n FROM {table} "
+        f"WHERE product_id = %s AND status IN ({statuses})) AS ranked WHERE id IN ({marks})"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [product.pk, *OPEN_STATUSES, *ids])
+        return dict(cursor.fetchall())

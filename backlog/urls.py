@@ -11,4 +11,13 @@ urlpatterns = [
     path("products/<int:pk>/items/quick-add/", views.item_quick_add, name="item_quick_add"),
     path("items/<int:pk>/", views.item_detail, name="item_detail"),
     path("items/<int:pk>/edit/", views.item_edit, name="item_edit"),
+    path("items/<int:pk>/move/", views.item_move, name="item_move"),
+    path("items/<int:pk>/pin/", views.item_pin, name="item_pin"),
+    path("products/<int:pk>/compare/", views.compare, name="compare"),
+    path(
+        "products/<int:pk>/apply-score-order/",
+        views.order_apply_scores,
+        name="order_apply_scores",
+    ),
+    path("products/<int:pk>/undo-reorder/", views.order_undo, name="order_undo"),
 ]

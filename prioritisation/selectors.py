@@ -10,7 +10,7 @@ from django.db import connection
 from django.db.models import Case, FloatField, QuerySet, Sum, Value, When
 from django.db.models.functions import Cast
 
-from backlog.models import BacklogItem, ItemStatus, Product
+from backlog.models import OPEN_STATUSES, BacklogItem, Product
 from customers.models import Cohort, Organisation
 from prioritisation.models import (
     CONFIDENCE_FRACTION,
@@ -20,7 +20,6 @@ from prioritisation.models import (
     ItemScoringInputs,
 )
 
-OPEN_STATUSES = (ItemStatus.IDEA, ItemStatus.READY, ItemStatus.IN_PROGRESS)
 
 
 def metric_list(*, organisation: Organisation) -> QuerySet[BenefitMetric]:

@@ -274,7 +274,7 @@ def test_backlog_pages_by_100_with_keyset_continuation(owner_client, product):
     assert b"<html" not in rest.content
     assert rest.content.count(b'data-label="Title"') == 30
     assert b'id="load-more"' not in rest.content
-    assert b'<td class="num" data-label="Position">101</td>' in rest.content
+    assert b'<td class="num" data-label="Manual rank">101</td>' in rest.content
     titles = [i.title for i in first.context["items"]]
     expected = list(
         BacklogItem.objects.filter(product=product)

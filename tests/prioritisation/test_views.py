@@ -239,7 +239,8 @@ def test_scored_backlog_query_count_is_constant_at_1000_items(
         item.cohorts.add(cohort)
     services.scores_recompute(product_id=product.pk)
     assert _count_queries(owner_client, url, params) == few
-    assert _count_queries(owner_client, url, {**params, "start": 900}) <= few
+    # A deeper page adds at most the one aggregate of the open items above it.
+    assert _count_queries(owner_client, url, {**params, "start": 900}) <= few + 1
 
 
 def test_item_page_query_count_does_not_grow_with_the_backlog(

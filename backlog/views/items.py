@@ -20,6 +20,7 @@ from backlog import selectors, services
 from backlog.forms import ItemFilterForm, ItemForm, QuickAddForm
 from backlog.permissions import (
     can_edit_items,
+    can_reorder,
     item_for_user,
     organisation_or_404,
     product_for_user,
@@ -49,38 +50,58 @@ def _filters_from(form: ItemFilterForm) -> selectors.ItemFilters:
     )
 
 
-@login_required
-@require_GET
-@vary_on_headers("HX-Request")
-def product_backlog(request: HttpRequest, pk: int) -> HttpResponse:
-    product = product_for_user(request.user, pk)
-    filter_form = ItemFilterForm(request.GET or None, organisation=product.organisation)
+def backlog_context(request: HttpRequest, product, params, *, size: int = 0) -> dict:
+    """Everything the backlog list shows, for the listing described by ``params`` (the
+    page's query string: filters, order, ``after``/``start`` for paging). ``size`` asks for
+    more than one page from the top, to re-render what a person had scrolled through."""
+    filter_form = ItemFilterForm(params or None, organisation=product.organisation)
     filters = _filters_from(filter_form)
-    after = request.GET.get("after", "")
+    after = params.get("after", "")
     try:
-        start = max(int(request.GET.get("start", "0")), 0)
+        start = max(int(params.get("start", "0")), 0)
     except ValueError:
         start = 0
     items, next_after = selectors.item_page(
-        product=product, filters=filters, after=after, start=start
+        product=product,
+        filters=filters,
+        after=after,
+        start=start,
+        size=min(max(size, selectors.PAGE_SIZE), selectors.MAX_RERENDER),
     )
-    query = request.GET.copy()
-    query.pop("after", None)
-    query.pop("start", None)
-    context = {
+    query = params.copy()
+    for name in ("after", "start", "shown", "to", "position", "before_id", "after_id"):
+        query.pop(name, None)
+    query.pop("csrfmiddlewaretoken", None)
+    can_reorder_here = can_reorder(request.user, product)
+    marks = selectors.page_marks(
+        product=product, items=items, filters=filters, first_page=not (after or start)
+    )
+    return {
         "product": product,
         "filter_form": filter_form,
         "filters": filters,
         "items": items,
+        "rows": selectors.rows_for(items, marks),
+        "capacity": marks.capacity,
         "start": start,
         "next_after": next_after,
         "next_start": start + len(items),
         "filter_query": query.urlencode(),
         "can_edit": can_edit_items(request.user, product),
+        "can_reorder": can_reorder_here,
+        "drag_enabled": can_reorder_here and filters.order == selectors.MANUAL_ORDER,
         "quick_add_form": QuickAddForm(),
         "scores_pending": scores_pending(product=product),
     }
-    if request.htmx and (after or start):
+
+
+@login_required
+@require_GET
+@vary_on_headers("HX-Request")
+def product_backlog(request: HttpRequest, pk: int) -> HttpResponse:
+    product = product_for_user(request.user, pk)
+    context = backlog_context(request, product, request.GET)
+    if request.htmx and (context["start"] or request.GET.get("after")):
         return render(request, "backlog/product_backlog.html#rows", context)
     if request.htmx and request.htmx.target == "backlog-results":
         return render(request, "backlog/product_backlog.html#results", context)

@@ -1,0 +1,118 @@
+"""The manual order: moves (drag, keyboard, buttons), pins, applying the score order and
+undoing it, and the compare view of manual order against score order."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from backlog import compare as compare_selectors
+from backlog import services
+from backlog.permissions import item_for_user, product_for_user
+from backlog.views.items import backlog_context
+
+
+def _int_or_none(value: str | None) -> int | None:
+    try:
+        return int(value) if value not in (None, "") else None
+    except ValueError:
+        return None
+
+
+def _listing_response(request: HttpRequest, product, *, message: str, error: bool = False):
+    """After a change to the order: the refreshed list for htmx (with the message for the
+    screen-reader live region), or a redirect back to the same listing without JavaScript."""
+    listing = request.POST.get("listing", "")
+    if not request.htmx:
+        (messages.error if error else messages.success)(request, message)
+        url = reverse("backlog:product_backlog", args=[product.pk])
+        return redirect(f"{url}?{listing}" if listing else url)
+    params = QueryDict(listing, mutable=True)
+    shown = _int_or_none(request.POST.get("shown")) or 0
+    context = backlog_context(request, product, params, size=shown)
+    context.update({"order_message": message, "order_error": error})
+    return render(request, "backlog/product_backlog.html#results", context)
+
+
+@login_required
+@require_POST
+def item_move(request: HttpRequest, pk: int) -> HttpResponse:
+    item = item_for_user(request.user, pk, reorder=True)
+    to = request.POST.get("to", "")
+    position = _int_or_none(request.POST.get("position"))
+    try:
+        result = services.item_move(
+            item=item,
+            actor=request.user,
+            to=to,
+            position=position,
+            before_id=_int_or_none(request.POST.get("before_id")),
+            after_id=_int_or_none(request.POST.get("after_id")),
+        )
+    except services.MoveRefused as refused:
+        return _listing_response(request, item.product, message=str(refused), error=True)
+    if not result.moved:
+        message = f"“{item.title}” is already there."
+    elif result.position:
+        message = f"Moved “{item.title}” to position {result.position}."
+    else:
+        message = {
+            "up": f"Moved “{item.title}” up one place.",
+            "down": f"Moved “{item.title}” down one place.",
+            "bottom": f"Moved “{item.title}” to the bottom.",
+        }.get(to, f"Moved “{item.title}”.")
+    return _listing_response(request, item.product, message=message)
+
+
+@login_required
+@require_POST
+def item_pin(request: HttpRequest, pk: int) -> HttpResponse:
+    item = item_for_user(request.user, pk, reorder=True)
+    pinned = request.POST.get("pinned") == "true"
+    services.item_pin(item=item, actor=request.user, pinned=pinned)
+    verb = "Pinned" if pinned else "Unpinned"
+    return _listing_response(request, item.product, message=f"{verb} “{item.title}”.")
+
+
+@login_required
+@require_POST
+def order_apply_scores(request: HttpRequest, pk: int) -> HttpResponse:
+    product = product_for_user(request.user, pk, reorder=True)
+    services.order_apply_scores(product=product, actor=request.user)
+    return _listing_response(
+        request,
+        product,
+        message="Applied the score order to every unpinned item. You can undo this.",
+    )
+
+
+@login_required
+@require_POST
+def order_undo(request: HttpRequest, pk: int) -> HttpResponse:
+    product = product_for_user(request.user, pk, reorder=True)
+    undone = services.order_undo(product=product, actor=request.user)
+    if undone is None:
+        return _listing_response(request, product, message="There is nothing to undo.", error=True)
+    return _listing_response(
+        request, product, message=f"Undone: {undone.get_kind_display().lower()}."
+    )
+
+
+@login_required
+@require_GET
+def compare(request: HttpRequest, pk: int) -> HttpResponse:
+    product = product_for_user(request.user, pk)
+    try:
+        top = min(max(int(request.GET.get("top", "25")), 5), 200)
+    except ValueError:
+        top = 25
+    context = {
+        "product": product,
+        "comparison": compare_selectors.order_comparison(product=product, top=top),
+        "top": top,
+    }
+    return render(request, "backlog/compare.html", context)
