@@ -21,7 +21,6 @@ from prioritisation.models import (
 )
 
 
-
 def metric_list(*, organisation: Organisation) -> QuerySet[BenefitMetric]:
     return BenefitMetric.objects.filter(organisation=organisation).order_by("name")
 
