@@ -66,7 +66,7 @@
   }
 
   document.addEventListener("DOMContentLoaded", init);
-  document.addEventListener("htmx:afterSettle", function () {
+  document.addEventListener("htmx:afterSwap", function () {
     init();
     if (focusAfterSwap) {
       var handle = document.querySelector(
