@@ -75,9 +75,7 @@ class ItemFilterForm(forms.Form):
     status = forms.ChoiceField(
         required=False, choices=[("", "Any status"), *ItemStatus.choices], label="Status"
     )
-    cohort = forms.ModelChoiceField(
-        queryset=Cohort.objects.none(), required=False, empty_label="Any cohort", label="Cohort"
-    )
+    cohort = forms.TypedChoiceField(coerce=int, empty_value=None, required=False, label="Cohort")
     level = forms.ChoiceField(
         required=False,
         choices=[("", "Any level"), *DigitisationLevel.choices],
@@ -88,8 +86,9 @@ class ItemFilterForm(forms.Form):
 
     def __init__(self, *args, organisation: Organisation, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        cohorts = Cohort.objects.filter(organisation=organisation)
-        self.fields["cohort"].queryset = cohorts
+        # One query for both lists: the filter and the per-cohort orders.
+        cohorts = list(Cohort.objects.filter(organisation=organisation).only("pk", "name"))
+        self.fields["cohort"].choices = [("", "Any cohort"), *((c.pk, c.name) for c in cohorts)]
         self.fields["order"].choices = [
             ("manual", "Manual order"),
             ("score", "Score order"),

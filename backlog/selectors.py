@@ -14,6 +14,7 @@ from django.db.models.functions import Cast
 from backlog.models import (
     OPEN_STATUSES,
     BacklogItem,
+    DigitisationLevel,
     ItemCapability,
     ItemEvent,
     ItemStatus,
@@ -38,13 +39,20 @@ def product_list(*, organisation: Organisation) -> QuerySet[Product]:
 
 
 def product_get(*, organisation: Organisation, pk: int) -> Product | None:
-    return Product.objects.filter(organisation=organisation, pk=pk).first()
+    product = Product.objects.filter(organisation=organisation, pk=pk).first()
+    if product is not None:
+        product.organisation = organisation  # already loaded: save the query
+    return product
 
 
 def product_roles_for_user(*, product: Product, user: AbstractBaseUser) -> frozenset[str]:
-    return frozenset(
-        ProductRole.objects.filter(product=product, user=user).values_list("role", flat=True)
-    )
+    """The user's roles on the product, read once per request (cached on the user)."""
+    cache = user.__dict__.setdefault("_product_roles_cache", {})
+    if product.pk not in cache:
+        cache[product.pk] = frozenset(
+            ProductRole.objects.filter(product=product, user=user).values_list("role", flat=True)
+        )
+    return cache[product.pk]
 
 
 MANUAL_ORDER = "manual"
@@ -72,8 +80,8 @@ class ItemFilters:
         return None
 
 
-def item_list(*, product: Product, filters: ItemFilters = ItemFilters()) -> QuerySet[BacklogItem]:
-    """A product's items in manual order, filtered, with cohorts prefetched for the rows."""
+def _filtered(*, product: Product, filters: ItemFilters) -> QuerySet[BacklogItem]:
+    """A product's items, filtered, in the order the filters ask for."""
     items = BacklogItem.objects.filter(product=product)
     if filters.status:
         items = items.filter(status=filters.status)
@@ -82,9 +90,6 @@ def item_list(*, product: Product, filters: ItemFilters = ItemFilters()) -> Quer
     if filters.cohort:
         items = items.filter(cohorts__id=filters.cohort)
     items = items.search(filters.q)
-    items = items.select_related("score").prefetch_related(
-        Prefetch("cohorts", queryset=Cohort.objects.only("id", "name"))
-    )
     cohort_id = filters.order_cohort_id
     if filters.order == SCORE_ORDER:
         return items.order_by(F("score__rank").asc(nulls_last=True), "rank_key")
@@ -94,6 +99,56 @@ def item_list(*, product: Product, filters: ItemFilters = ItemFilters()) -> Quer
     return items.in_manual_order()
 
 
+def item_list(*, product: Product, filters: ItemFilters = ItemFilters()) -> QuerySet[BacklogItem]:
+    """A product's items, filtered and ordered, with score and cohorts joined for listing."""
+    return (
+        _filtered(product=product, filters=filters)
+        .select_related("score")
+        .prefetch_related(Prefetch("cohorts", queryset=Cohort.objects.only("id", "name")))
+    )
+
+
+@dataclass(slots=True)
+class ListedItem:
+    """One backlog row's data: plain values, no model instance (a 100-row page builds these
+    several times faster than model objects with a joined score)."""
+
+    pk: int
+    title: str
+    status: str
+    digitisation_level: str
+    effort: Decimal | None
+    pinned: bool
+    rank_key: str
+    score: float | None
+    score_rank: int | None
+    needs_estimates: bool
+    cohort_names: list[str]
+
+    def get_status_display(self) -> str:
+        return ItemStatus(self.status).label
+
+    def get_digitisation_level_display(self) -> str:
+        return DigitisationLevel(self.digitisation_level).label
+
+
+# The columns the backlog rows show: the page reads 100 rows of a 100,000-item product and
+# must stay within 1.5x of a bare query, so nothing else is loaded (no descriptions, no
+# score breakdowns).
+_ROW_FIELDS = (
+    "pk",
+    "title",
+    "status",
+    "digitisation_level",
+    "effort",
+    "pinned",
+    "rank_key",
+    "score__score",
+    "score__rank",
+    "score__needs_estimates",
+)
+
+
 def item_page(
     *,
     product: Product,
@@ -101,20 +156,32 @@ def item_page(
     after: str = "",
     start: int = 0,
     size: int = PAGE_SIZE,
-) -> tuple[list[BacklogItem], str]:
+) -> tuple[list[ListedItem], str]:
     """One page of items. In manual order the page starts after the rank key ``after``
     (keyset paging: as fast deep in a 100,000-item backlog as at its top); in the score
     orders it starts at offset ``start``. Returns the rows and the ``after`` key to continue
-    from ("" when this is the last page or the order is not manual)."""
-    items = item_list(product=product, filters=filters)
+    from ("" when this is the last page or the order is not manual). Cohort names for the
+    whole page come from one more query."""
+    items = _filtered(product=product, filters=filters).values_list(*_ROW_FIELDS)
     if filters.order == MANUAL_ORDER:
         if after:
             items = items.filter(rank_key__gt=after)
     else:
         items = items[start:]
-    rows = list(items[: size + 1])
-    if len(rows) > size:
-        return rows[:size], rows[size - 1].rank_key if filters.order == MANUAL_ORDER else "more"
+    fetched = list(items[: size + 1])
+    more = len(fetched) > size
+    rows = [
+        ListedItem(pk, title, status, level, effort, pinned, key, score, rank, bool(needs), [])
+        for pk, title, status, level, effort, pinned, key, score, rank, needs in fetched[:size]
+    ]
+    by_id = {row.pk: row for row in rows}
+    through = BacklogItem.cohorts.through.objects.filter(backlogitem_id__in=list(by_id))
+    for item_id, name in through.order_by("cohort__name").values_list(
+        "backlogitem_id", "cohort__name"
+    ):
+        by_id[item_id].cohort_names.append(name)
+    if more:
+        return rows, rows[-1].rank_key if filters.order == MANUAL_ORDER else "more"
     return rows, ""
 
 
@@ -149,14 +216,13 @@ class PageMarks:
 
 @dataclass(frozen=True)
 class Row:
-    item: BacklogItem
+    item: ListedItem
     manual_rank: int | None
     capacity_line_before: bool
 
     @property
     def score_rank(self) -> int | None:
-        score = getattr(self.item, "score", None)
-        return score.rank if score else None
+        return self.item.score_rank
 
     @property
     def gap(self) -> int | None:
@@ -170,7 +236,7 @@ class Row:
         return abs(self.gap or 0)
 
 
-def rows_for(items: list[BacklogItem], marks: PageMarks) -> list[Row]:
+def rows_for(items: list[ListedItem], marks: PageMarks) -> list[Row]:
     return [
         Row(
             item=item,
@@ -182,7 +248,7 @@ def rows_for(items: list[BacklogItem], marks: PageMarks) -> list[Row]:
 
 
 def page_marks(
-    *, product: Product, items: list[BacklogItem], filters: ItemFilters, first_page: bool
+    *, product: Product, items: list[ListedItem], filters: ItemFilters, first_page: bool
 ) -> PageMarks:
     """Manual ranks and the capacity line for one page, in at most one query.
 

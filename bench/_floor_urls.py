@@ -1,5 +1,6 @@
 """URLs for benchmarks: the app's own, plus a "floor" view to compare pages against."""
 
+from django.contrib.auth.decorators import login_required
 from django.urls import include, path
 
 FLOOR_TEMPLATE = """<table>{% for item in items %}<tr><td>{{ forloop.counter }}</td>
@@ -7,8 +8,12 @@ FLOOR_TEMPLATE = """<table>{% for item in items %}<tr><td>{{ forloop.counter }}<
 <td>{{ item.digitisation_level }}</td><td>{{ item.effort }}</td></tr>{% endfor %}</table>"""
 
 
+@login_required
 def floor_view(request, pk: int):
-    """The floor: 100 rows of the product from one bare query, rendered by a template."""
+    """The floor: 100 rows of the product from one bare query, rendered by a template.
+
+    Behind ``login_required`` like every page of the app, so both sides pay for the session
+    and the user; everything else (tenancy, roles, filters, scores) is the page's own cost."""
     from django.http import HttpResponse
     from django.template import engines
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -25,6 +26,7 @@ from backlog.permissions import (
     organisation_or_404,
     product_for_user,
 )
+from backlog.rows import RowOptions, render_rows
 from prioritisation.services import scores_pending
 from prioritisation.views import scoring_context
 
@@ -43,7 +45,7 @@ def _filters_from(form: ItemFilterForm) -> selectors.ItemFilters:
     data = form.cleaned_data
     return selectors.ItemFilters(
         status=data["status"],
-        cohort=data["cohort"].pk if data["cohort"] else None,
+        cohort=data["cohort"],
         level=data["level"],
         q=data["q"],
         order=data["order"] or selectors.MANUAL_ORDER,
@@ -73,23 +75,36 @@ def backlog_context(request: HttpRequest, product, params, *, size: int = 0) -> 
         query.pop(name, None)
     query.pop("csrfmiddlewaretoken", None)
     can_reorder_here = can_reorder(request.user, product)
+    drag_enabled = can_reorder_here and filters.order == selectors.MANUAL_ORDER
+    filter_query = query.urlencode()
     marks = selectors.page_marks(
         product=product, items=items, filters=filters, first_page=not (after or start)
     )
+    rows = selectors.rows_for(items, marks)
     return {
         "product": product,
         "filter_form": filter_form,
         "filters": filters,
         "items": items,
-        "rows": selectors.rows_for(items, marks),
+        "rows": rows,
+        "rendered_rows": render_rows(
+            rows,
+            RowOptions(
+                drag_enabled=drag_enabled,
+                can_reorder=can_reorder_here,
+                csrf_token=get_token(request),
+                listing=filter_query,
+                capacity=marks.capacity,
+            ),
+        ),
         "capacity": marks.capacity,
         "start": start,
         "next_after": next_after,
         "next_start": start + len(items),
-        "filter_query": query.urlencode(),
+        "filter_query": filter_query,
         "can_edit": can_edit_items(request.user, product),
         "can_reorder": can_reorder_here,
-        "drag_enabled": can_reorder_here and filters.order == selectors.MANUAL_ORDER,
+        "drag_enabled": drag_enabled,
         "quick_add_form": QuickAddForm(),
         "scores_pending": scores_pending(product=product),
     }
