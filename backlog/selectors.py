@@ -31,10 +31,14 @@ MAX_RERENDER = 1000
 def product_list(*, organisation: Organisation) -> QuerySet[Product]:
     """Products of one organisation with their item counts by state, for the home page."""
     open_statuses = [ItemStatus.IDEA, ItemStatus.READY, ItemStatus.IN_PROGRESS]
-    return Product.objects.filter(organisation=organisation).annotate(
-        open_items=Count("items", filter=Q(items__status__in=open_statuses)),
-        done_items=Count("items", filter=Q(items__status=ItemStatus.DONE)),
-        live_items=Count("items", filter=Q(items__status=ItemStatus.LIVE)),
+    return (
+        Product.objects.filter(organisation=organisation)
+        .annotate(
+            open_items=Count("items", filter=Q(items__status__in=open_statuses)),
+            done_items=Count("items", filter=Q(items__status=ItemStatus.DONE)),
+            live_items=Count("items", filter=Q(items__status=ItemStatus.LIVE)),
+        )
+        .order_by("name", "pk")  # GROUP BY drops Meta.ordering
     )
 
 

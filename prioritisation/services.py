@@ -31,6 +31,8 @@ from prioritisation.models import (
 # Up to this many items a product is rescored inside the request that changed it (a few
 # milliseconds); above it, by a Celery task after commit, so no page waits on a big recompute.
 SYNC_RECOMPUTE_MAX_ITEMS = 2000
+# The estimate column holds 12 digits before the point.
+MAX_ESTIMATE = Decimal(10) ** 12
 
 
 def metrics_create_defaults(*, organisation: Organisation) -> list[BenefitMetric]:
@@ -88,7 +90,14 @@ def estimates_save(
     cells = list(cells)
     organisation_id = item.product.organisation_id
     errors = []
+    seen = set()
     for cell in cells:
+        key = (cell.cohort.pk, cell.metric.pk)
+        if key in seen:
+            errors.append(f"{cell.metric.name} for {cell.cohort.name} is given twice.")
+        seen.add(key)
+        if cell.value is not None and cell.value.is_finite() and abs(cell.value) >= MAX_ESTIMATE:
+            errors.append(f"{cell.metric.name} for {cell.cohort.name}: that number is too large.")
         if cell.cohort.organisation_id != organisation_id or (
             cell.metric.organisation_id != organisation_id
         ):
@@ -131,11 +140,12 @@ def estimates_save(
                 cell.confidence,
                 cell.evidence,
             ):
+                was = f"{old.value} ({old.confidence})"
                 old.value, old.confidence, old.evidence = cell.value, cell.confidence, cell.evidence
                 old.updated_by = actor
                 old.updated_at = timezone.now()
                 to_update.append(old)
-                changes.append([label, None, f"{cell.value} ({cell.confidence})"])
+                changes.append([label, was, f"{cell.value} ({cell.confidence})"])
         if not changes:
             return 0
         BenefitEstimate.objects.filter(pk__in=to_delete).delete()

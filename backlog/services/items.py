@@ -104,6 +104,16 @@ def _stamp_status(item: BacklogItem, status: str) -> None:
         setattr(item, field, timezone.now())
 
 
+def _check_values(*, effort: Decimal | None, status: str, was_live: bool = False) -> None:
+    """Rules every caller (page, API, import) must meet, with messages for people."""
+    if effort is not None and effort <= 0:
+        raise ValidationError({"effort": "Effort must be more than 0 points, or left empty."})
+    if status == ItemStatus.LIVE and not was_live:
+        raise ValidationError(
+            {"status": "An item goes live only when all four go-live sign-offs are in."}
+        )
+
+
 def item_create(
     *,
     product: Product,
@@ -119,6 +129,7 @@ def item_create(
     external_key: str = "",
 ) -> BacklogItem:
     """Create an item at the top or bottom of the backlog (the product's setting)."""
+    _check_values(effort=effort, status=status)
     cohorts, builds, reuses = list(cohorts), list(builds), list(reuses)
     _check_same_organisation(product, cohorts, [*builds, *reuses])
     item = BacklogItem(
@@ -160,11 +171,16 @@ def item_update(
     status: str,
     effort: Decimal | None,
     cohorts: Iterable[Cohort],
-    builds: Iterable[Capability] = (),
-    reuses: Iterable[Capability] = (),
+    builds: Iterable[Capability] | None = None,
+    reuses: Iterable[Capability] | None = None,
 ) -> BacklogItem:
-    """Update an item and record what changed (field by field) in its history."""
-    cohorts, builds, reuses = list(cohorts), list(builds), list(reuses)
+    """Update an item and record what changed (field by field) in its history.
+
+    ``builds`` and ``reuses`` left as None keep the item's capabilities as they are. On a
+    ValidationError nothing is saved and ``item`` is left as it was."""
+    cohorts = list(cohorts)
+    keep_capabilities = builds is None and reuses is None
+    builds, reuses = list(builds or ()), list(reuses or ())
     _check_same_organisation(item.product, cohorts, [*builds, *reuses])
     new = {
         "title": title,
@@ -174,25 +190,28 @@ def item_update(
         "effort": effort,
     }
     with transaction.atomic():
+        # Work on the locked row, not the caller's copy: a concurrent edit to other fields
+        # is never overwritten with stale values, and a failed edit leaves ``item`` alone.
         current = BacklogItem.objects.select_for_update().get(pk=item.pk)
+        _check_values(effort=effort, status=status, was_live=current.status == ItemStatus.LIVE)
         changes = {
             field: [_jsonable(getattr(current, field)), _jsonable(value)]
             for field, value in new.items()
             if getattr(current, field) != value
         }
-        for field, value in new.items():
-            setattr(item, field, value)
-        if status != current.status:
-            _stamp_status(item, status)
-        item.rank_key = current.rank_key
         old_cohorts = set(current.cohorts.all())
-        item.full_clean()
-        item.save()
-        item.cohorts.set(cohorts)
-        _set_capabilities(item, builds, reuses)
+        for field, value in new.items():
+            setattr(current, field, value)
+        if "status" in changes:
+            _stamp_status(current, status)
+        current.full_clean()
+        current.save()
+        current.cohorts.set(cohorts)
+        if not keep_capabilities:
+            _set_capabilities(current, builds, reuses)
         if "status" in changes:
             ItemEvent.objects.create(
-                item=item,
+                item=current,
                 actor=actor,
                 kind=ItemEventKind.STATUS,
                 data={"from": changes["status"][0], "to": changes["status"][1]},
@@ -200,10 +219,12 @@ def item_update(
         other = {k: v for k, v in changes.items() if k != "status"}
         if other:
             ItemEvent.objects.create(
-                item=item, actor=actor, kind=ItemEventKind.EDITED, data={"changes": other}
+                item=current, actor=actor, kind=ItemEventKind.EDITED, data={"changes": other}
             )
         if {"effort", "status"} & changes.keys() or set(cohorts) != old_cohorts:
-            scores_refresh(product=item.product)
+            scores_refresh(product=current.product)
+    for field in (*new, "updated_at", *STATUS_TIMESTAMP_FIELD.values()):
+        setattr(item, field, getattr(current, field))
     return item
 
 
