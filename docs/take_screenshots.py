@@ -81,10 +81,6 @@ def main(argv: list[str] | None = None) -> int:
             page.goto(f"{backlog}?order=score")
             page.locator("#backlog-rows tr[data-item-id]").nth(2).locator("a").first.click()
             page.locator("#score-panel").wait_for()
-            page.locator("#score-panel").scroll_into_view_if_needed()
-            page.evaluate(
-                "window.scrollTo(0, document.querySelector('#score-panel').offsetTop - 16)"
-            )
             shoot(page, "item-score")
 
             page.goto(backlog)
@@ -99,6 +95,10 @@ def main(argv: list[str] | None = None) -> int:
             sign_in(page, base)
             page.goto(backlog)
             page.locator("#backlog-rows tr[data-item-id]").first.wait_for()
+            # On a phone the add and filter forms fill the first screen; show the list.
+            page.evaluate(
+                "window.scrollTo(0, document.querySelector('#backlog-results').offsetTop - 8)"
+            )
             shoot(page, "backlog-375px")
             context.close()
         finally:

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 
 
 class BenefitMetric(models.Model):
@@ -185,3 +185,121 @@ class ItemScore(models.Model):
 
     def __str__(self) -> str:
         return f"Item {self.item_id}: {self.score:.3f} (#{self.rank})"
+
+
+class VotingMethod(models.TextChoices):
+    SCHULZE = "schulze", "Schulze (ranked ballots)"
+    BORDA = "borda", "Borda count (ranked ballots)"
+    COPELAND = "copeland", "Copeland (ranked ballots)"
+    RANKED_PAIRS = "ranked_pairs", "Ranked pairs (ranked ballots)"
+    DOTS = "dots", "Dot voting"
+
+
+class VotingRound(models.Model):
+    """A vote by a product's business voters on the order of a shortlist of its items."""
+
+    product = models.ForeignKey(
+        "backlog.Product", on_delete=models.CASCADE, related_name="voting_rounds"
+    )
+    title = models.CharField(max_length=200)
+    method = models.CharField(
+        max_length=16, choices=VotingMethod.choices, default=VotingMethod.SCHULZE
+    )
+    dot_budget = models.PositiveSmallIntegerField(
+        default=10, help_text="Dot voting: points each voter may spend."
+    )
+    dot_max_per_item = models.PositiveSmallIntegerField(
+        default=3, help_text="Dot voting: most points one item can take from one voter."
+    )
+    cohort_weighting = models.BooleanField(
+        default=True,
+        help_text="Each cohort's total influence equals its voice weight, split evenly "
+        "among its voters who voted. Off: one person, one vote.",
+    )
+    ballots_visible = models.BooleanField(
+        default=False, help_text="Whether the product owner may see individual ballots."
+    )
+    opens_at = models.DateTimeField()
+    closes_at = models.DateTimeField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    # Set when the round is closed (by the beat task at closes_at): the result, frozen.
+    closed_at = models.DateTimeField(null=True, blank=True)
+    result = models.JSONField(null=True, blank=True)
+    # What the product owner did with the result.
+    adopted_at = models.DateTimeField(null=True, blank=True)
+    adopted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    kept_reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-opens_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(closes_at__gt=F("opens_at")), name="round_closes_after_opening"
+            ),
+            models.CheckConstraint(
+                condition=Q(method__in=VotingMethod.values), name="round_method_known"
+            ),
+        ]
+        indexes = [
+            # The beat task: open rounds whose closing time has passed.
+            models.Index(fields=["closed_at", "closes_at"], name="round_due_to_close"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def is_open(self, now) -> bool:
+        return self.closed_at is None and self.opens_at <= now < self.closes_at
+
+
+class RoundCandidate(models.Model):
+    """One item on a round's shortlist; ``position`` is the shortlist order (by score)."""
+
+    round = models.ForeignKey(VotingRound, on_delete=models.CASCADE, related_name="candidates")
+    item = models.ForeignKey(
+        "backlog.BacklogItem", on_delete=models.CASCADE, related_name="round_candidacies"
+    )
+    position = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["round", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["round", "item"], name="candidate_unique_item"),
+            models.UniqueConstraint(fields=["round", "position"], name="candidate_unique_position"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.item_id} in round {self.round_id}"
+
+
+class Ballot(models.Model):
+    """One voter's ballot in one round: a ranking (tiers of item ids, best first; items left
+    out are tied below) or, for dot voting, points per item id."""
+
+    round = models.ForeignKey(VotingRound, on_delete=models.CASCADE, related_name="ballots")
+    voter = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="ballots"
+    )
+    # The cohort the voter spoke for when voting (memberships can change later).
+    cohort = models.ForeignKey(
+        "customers.Cohort", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    ranking = models.JSONField(default=list, blank=True)
+    points = models.JSONField(default=dict, blank=True)
+    submitted_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    revisions = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        constraints = [
+            # One ballot per voter per round, whatever the timing of their submissions.
+            models.UniqueConstraint(fields=["round", "voter"], name="ballot_one_per_voter"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Ballot of {self.voter_id} in round {self.round_id}"

@@ -7,3 +7,10 @@ from prioritisation import services
 def recompute_product_scores(*, product_id: int) -> int:
     """Rescore one product in the background. Idempotent: it replaces the whole set."""
     return services.scores_recompute(product_id=product_id)
+
+
+@shared_task(ignore_result=True)
+def close_due_rounds() -> list[int]:
+    """Beat, every minute: close voting rounds whose time is up and freeze their results.
+    Idempotent: a closed round is never closed again."""
+    return services.round_close_due()

@@ -236,7 +236,7 @@ def test_estimates_naming_another_organisations_cohort_save_nothing(
 def test_a_large_product_is_rescored_by_a_task_after_commit(
     product, owner, cohorts, metrics, monkeypatch, django_capture_on_commit_callbacks
 ):
-    monkeypatch.setattr(services, "SYNC_RECOMPUTE_MAX_ITEMS", 5)
+    monkeypatch.setattr(services.scores, "SYNC_RECOMPUTE_MAX_ITEMS", 5)
     items = BacklogItemFactory.create_batch(6, product=product)
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         services.estimates_save(

@@ -1,0 +1,48 @@
+"""Writes for prioritisation. ``scores``: benefit metrics, estimates, scoring settings and
+stored scores. ``rounds``: voting rounds, ballots, closing and adopting results."""
+
+from prioritisation.services.rounds import (
+    BallotRefused,
+    ballot_submit,
+    round_adopt,
+    round_close,
+    round_close_due,
+    round_create,
+    round_keep,
+)
+from prioritisation.services.scores import (
+    SYNC_RECOMPUTE_MAX_ITEMS,
+    EstimateCell,
+    estimates_save,
+    metric_update,
+    metrics_create_defaults,
+    scores_compute,
+    scores_pending,
+    scores_recompute,
+    scores_refresh,
+    scores_refresh_organisation,
+    scoring_inputs_update,
+    scoring_settings_update,
+)
+
+__all__ = [
+    "SYNC_RECOMPUTE_MAX_ITEMS",
+    "BallotRefused",
+    "EstimateCell",
+    "ballot_submit",
+    "estimates_save",
+    "metric_update",
+    "metrics_create_defaults",
+    "round_adopt",
+    "round_close",
+    "round_close_due",
+    "round_create",
+    "round_keep",
+    "scores_compute",
+    "scores_pending",
+    "scores_recompute",
+    "scores_refresh",
+    "scores_refresh_organisation",
+    "scoring_inputs_update",
+    "scoring_settings_update",
+]
