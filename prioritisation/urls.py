@@ -9,6 +9,12 @@ urlpatterns = [
     path("items/<int:pk>/estimates/", views.estimates_edit, name="estimates_edit"),
     path("items/<int:pk>/scoring-inputs/", views.scoring_inputs_edit, name="scoring_inputs_edit"),
     path("products/<int:pk>/scoring/", views.scoring_settings, name="scoring_settings"),
+    path("products/<int:pk>/rounds/", views.round_list, name="round_list"),
+    path("products/<int:pk>/rounds/new/", views.round_create, name="round_create"),
+    path("rounds/<int:pk>/", views.round_results, name="round_results"),
+    path("rounds/<int:pk>/ballot/", views.ballot, name="ballot"),
+    path("rounds/<int:pk>/adopt/", views.round_adopt, name="round_adopt"),
+    path("rounds/<int:pk>/keep/", views.round_keep, name="round_keep"),
     path("organisation/metrics/", views.metric_list, name="metric_list"),
     path("organisation/metrics/<int:pk>/edit/", views.metric_edit, name="metric_edit"),
 ]
