@@ -40,6 +40,9 @@ class OrderComparison:
     disagreements: list[Disagreement]
     points: list[tuple[int, int]]  # (manual rank, score rank) for the chart
     chart_max: int
+    vote_round: object | None = None  # the latest voting round with ballots
+    vote_top: list[list[BacklogItem]] | None = None  # its consensus tiers
+    vote_vs_manual: float | None = None  # tau over the round's shortlist
 
     @property
     def agreement(self) -> str:
@@ -107,6 +110,7 @@ def order_comparison(*, product: Product, top: int = 25) -> OrderComparison:
         )
         for i in worst
     ]
+    vote_round, vote_top, vote_vs_manual = _latest_vote(product, ids.tolist())
     shown = min(len(rows), CHART_POINTS)
     points = [
         (int(m), int(s)) for m, s in zip(manual_rank[:shown], score_rank[:shown], strict=True) if s
@@ -120,4 +124,33 @@ def order_comparison(*, product: Product, top: int = 25) -> OrderComparison:
         disagreements=disagreements,
         points=points,
         chart_max=max([shown, *(s for _, s in points)], default=1),
+        vote_round=vote_round,
+        vote_top=vote_top,
+        vote_vs_manual=vote_vs_manual,
     )
+
+
+def _latest_vote(product: Product, manual_ids: list[int]):
+    """The consensus of the product's latest voting round that has ballots, with Kendall's
+    tau between it and the manual order over the round's shortlist."""
+    from prioritisation import results, voting
+    from prioritisation.models import VotingRound
+
+    round = (
+        VotingRound.objects.filter(product=product, ballots__isnull=False)
+        .select_related("product")
+        .order_by("-opens_at", "-pk")
+        .first()
+    )
+    if round is None:
+        return None, None, None
+    outcome = results.round_result(round)
+    items = BacklogItem.objects.in_bulk(outcome["candidates"])
+    tiers = [[items[pk] for pk in tier if pk in items] for tier in outcome["ranking"]]
+    on_list = set(outcome["candidates"])
+    manual = [pk for pk in manual_ids if pk in on_list]
+    tau = None
+    if len(manual) == len(on_list) and len(manual) > 1:
+        value = voting.kendall_tau([list(t) for t in outcome["ranking"]], manual)
+        tau = None if math.isnan(value) else value
+    return round, tiers, tau

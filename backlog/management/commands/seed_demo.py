@@ -25,8 +25,8 @@ from backlog.models import (
 )
 from customers.models import Cohort, Membership, Organisation, OrganisationRole
 from customers.services import membership_create, organisation_create
-from prioritisation.models import BenefitEstimate, BenefitMetric
-from prioritisation.services import scores_recompute
+from prioritisation.models import BenefitEstimate, BenefitMetric, VotingRound
+from prioritisation.services import ballot_submit, round_create, scores_recompute
 
 DEMO_PASSWORD = "benefit-demo"  # noqa: S105 - printed for the demo on purpose
 ORG_SLUG = "riverside"
@@ -117,6 +117,7 @@ class Command(BaseCommand):
                 product = self._product(organisation, spec, users)
                 created += self._items(product, spec, users["owner"], capabilities)
                 self._estimates(product, users["analyst"])
+                self._voting_round(product, users)
         total = BacklogItem.objects.filter(product__organisation=organisation).count()
         self.stdout.write(
             self.style.SUCCESS(
@@ -244,6 +245,26 @@ class Command(BaseCommand):
                     )
         BenefitEstimate.objects.bulk_create(rows)
         scores_recompute(product_id=product.pk)
+
+    def _voting_round(self, product: Product, users: dict) -> None:
+        """An open Schulze round on the top eight items, with three ballots already in."""
+        if VotingRound.objects.filter(product=product).exists():
+            return
+        now = timezone.now()
+        round = round_create(
+            product=product,
+            actor=users["owner"],
+            title=f"What should {product.name.lower()} build next?",
+            method="schulze",
+            opens_at=now - timedelta(days=1),
+            closes_at=now + timedelta(days=6),
+            shortlist_size=8,
+        )
+        shortlist = list(round.candidates.order_by("position").values_list("item_id", flat=True))
+        rng = random.Random(f"votes-{product.name}")
+        for username in ("voter", "citizen", "leader"):
+            ranked = rng.sample(shortlist, k=5)
+            ballot_submit(round=round, voter=users[username], ranking=[[pk] for pk in ranked])
 
     def _backdate(self, item: BacklogItem, status: str, now, rng: random.Random) -> None:
         """Give the item a plausible past: it entered each earlier status days apart."""
