@@ -20,4 +20,19 @@ urlpatterns = [
         name="order_apply_scores",
     ),
     path("products/<int:pk>/undo-reorder/", views.order_undo, name="order_undo"),
+    path("products/<int:pk>/show-and-tell/", views.session_list, name="session_list"),
+    path("products/<int:pk>/show-and-tell/start/", views.session_start, name="session_start"),
+    path("show-and-tell/<int:pk>/", views.session_detail, name="session_detail"),
+    path("show-and-tell/<int:pk>/present/", views.session_present, name="session_present"),
+    path("show-and-tell/<int:pk>/next-up/", views.next_up_confirm, name="next_up_confirm"),
+    path("show-and-tell/<int:pk>/decisions/", views.decision_add, name="decision_add"),
+    path("show-and-tell/<int:pk>/finish/", views.session_finish, name="session_finish"),
+    path(
+        "show-and-tell/<int:pk>/items/<int:item_pk>/sign/", views.go_live_sign, name="go_live_sign"
+    ),
+    path(
+        "show-and-tell/<int:pk>/items/<int:item_pk>/withdraw/",
+        views.go_live_withdraw,
+        name="go_live_withdraw",
+    ),
 ]

@@ -9,8 +9,28 @@ from backlog.views.items import (
     product_backlog,
 )
 from backlog.views.order import compare, item_move, item_pin, order_apply_scores, order_undo
+from backlog.views.sessions import (
+    decision_add,
+    go_live_sign,
+    go_live_withdraw,
+    next_up_confirm,
+    session_detail,
+    session_finish,
+    session_list,
+    session_present,
+    session_start,
+)
 
 __all__ = [
+    "decision_add",
+    "go_live_sign",
+    "go_live_withdraw",
+    "next_up_confirm",
+    "session_detail",
+    "session_finish",
+    "session_list",
+    "session_present",
+    "session_start",
     "compare",
     "home",
     "item_create",

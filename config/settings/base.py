@@ -173,6 +173,12 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "prioritisation.tasks.close_due_rounds",
         "schedule": 60.0,
     },
+    # Hourly, so each organisation's own midnight (any time zone) is picked up within the
+    # hour; the task only creates a session on the product's weekday, once per week.
+    "create-due-show-and-tells": {
+        "task": "backlog.tasks.create_due_show_and_tells",
+        "schedule": 3600.0,
+    },
 }
 
 REST_FRAMEWORK = {

@@ -48,6 +48,19 @@ class Product(models.Model):
     new_items_position = models.CharField(
         max_length=8, choices=NewItemPosition.choices, default=NewItemPosition.BOTTOM
     )
+    show_and_tell_weekday = models.PositiveSmallIntegerField(
+        default=4,
+        choices=[
+            (0, "Monday"),
+            (1, "Tuesday"),
+            (2, "Wednesday"),
+            (3, "Thursday"),
+            (4, "Friday"),
+            (5, "Saturday"),
+            (6, "Sunday"),
+        ],
+        help_text="The day of the weekly show-and-tell, in the organisation's time zone.",
+    )
     scoring_method = models.CharField(
         max_length=24, choices=ScoringMethod.choices, default=ScoringMethod.BENEFIT_PER_EFFORT
     )
@@ -285,6 +298,9 @@ class ItemEventKind(models.TextChoices):
     STATUS = "status", "Status changed"
     MOVED = "moved", "Moved"
     PINNED = "pinned", "Pinned or unpinned"
+    SIGNED = "signed", "Signed for go-live"
+    WITHDRAWN = "withdrawn", "Withdrew a go-live signature"
+    WENT_LIVE = "went_live", "Went live"
     ESTIMATED = "estimated", "Benefit estimated"
 
 

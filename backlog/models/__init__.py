@@ -1,0 +1,45 @@
+"""Products, their people, capabilities and backlog items (``core``), and the weekly
+show-and-tell with the joint go-live (``sessions``)."""
+
+from backlog.models.core import *  # noqa: F403
+from backlog.models.core import (
+    GREEN_BOOK_EFFORT_UPLIFT,
+    ITEM_EDITOR_ROLES,
+    OPEN_STATUSES,
+    STATUS_TIMESTAMP_FIELD,
+)
+from backlog.models.sessions import (
+    GO_LIVE_ROLES,
+    Decision,
+    DecisionKind,
+    GoLiveSignature,
+    ShowAndTell,
+)
+
+__all__ = [  # noqa: F405 - the names come from core's star import
+    "GO_LIVE_ROLES",
+    "GREEN_BOOK_EFFORT_UPLIFT",
+    "ITEM_EDITOR_ROLES",
+    "OPEN_STATUSES",
+    "STATUS_TIMESTAMP_FIELD",
+    "BacklogItem",
+    "Capability",
+    "CapabilityUse",
+    "Decision",
+    "DecisionKind",
+    "DigitisationLevel",
+    "GoLiveSignature",
+    "ItemCapability",
+    "ItemEvent",
+    "ItemEventKind",
+    "ItemStatus",
+    "NewItemPosition",
+    "OrderSnapshot",
+    "Product",
+    "ProductKind",
+    "ProductRole",
+    "ProductRoleKind",
+    "ReorderKind",
+    "ScoringMethod",
+    "ShowAndTell",
+]

@@ -1,0 +1,297 @@
+"""Reads for the show-and-tell page: each section's data in a fixed number of queries,
+whatever the size of the backlog."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from django.db.models import Prefetch, Q, Sum
+
+from backlog.models import (
+    GO_LIVE_ROLES,
+    OPEN_STATUSES,
+    BacklogItem,
+    Decision,
+    GoLiveSignature,
+    ItemEvent,
+    ItemEventKind,
+    ItemStatus,
+    ProductRoleKind,
+    ShowAndTell,
+)
+from prioritisation.models import BenefitEstimate, VotingRound
+
+SECTIONS = ("done", "benefit", "next", "golive", "decisions")
+SECTION_TITLES = {
+    "done": "Done this week",
+    "benefit": "Benefit landed",
+    "next": "Next up",
+    "golive": "Go-live",
+    "decisions": "Decisions and actions",
+}
+DONE_LIMIT = 1000  # rows shown; the counts and sums cover every item
+
+
+def _local_midnight(day, zone: ZoneInfo) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=zone)
+
+
+@dataclass(frozen=True)
+class Window:
+    start: datetime
+    end: datetime
+
+
+def window(session: ShowAndTell) -> Window:
+    """Since the previous session's day (or seven days before this one) up to the end of
+    this session's day, in the organisation's time zone."""
+    zone = ZoneInfo(session.product.organisation.time_zone)
+    previous = (
+        ShowAndTell.objects.filter(product_id=session.product_id, date__lt=session.date)
+        .order_by("-date")
+        .values_list("date", flat=True)
+        .first()
+    )
+    start_day = previous or session.date - timedelta(days=7)
+    return Window(
+        _local_midnight(start_day, zone), _local_midnight(session.date + timedelta(days=1), zone)
+    )
+
+
+def _finished_between(product_id: int, start: datetime, end: datetime):
+    return BacklogItem.objects.filter(product_id=product_id).filter(
+        Q(done_at__gte=start, done_at__lt=end) | Q(live_at__gte=start, live_at__lt=end)
+    )
+
+
+@dataclass(frozen=True)
+class DoneRow:
+    pk: int
+    title: str
+    status: str
+    effort: Decimal | None
+    finished_at: datetime
+    by: str
+
+
+def done_this_week(session: ShowAndTell, span: Window) -> tuple[list[DoneRow], int, Decimal]:
+    """Items that reached done or live in the window, with who moved them there."""
+    items = _finished_between(session.product_id, span.start, span.end)
+    total = items.count()
+    effort = items.aggregate(effort=Sum("effort"))["effort"] or Decimal(0)
+    rows = list(
+        items.order_by("done_at", "pk").values_list(
+            "pk", "title", "status", "effort", "done_at", "live_at"
+        )[:DONE_LIMIT]
+    )
+    movers = {}
+    events = (
+        ItemEvent.objects.filter(
+            item_id__in=[r[0] for r in rows],
+            kind=ItemEventKind.STATUS,
+            data__to__in=[ItemStatus.DONE, ItemStatus.LIVE],
+        )
+        .order_by("item_id", "-created_at")
+        .values_list("item_id", "actor__first_name", "actor__last_name", "actor__username")
+    )
+    for item_id, first, last, username in events:
+        movers.setdefault(item_id, f"{first} {last}".strip() or username or "")
+    return (
+        [
+            DoneRow(pk, title, status, effort_, done_at or live_at, movers.get(pk, "") or "—")
+            for pk, title, status, effort_, done_at, live_at in rows
+        ],
+        total,
+        effort,
+    )
+
+
+@dataclass
+class BenefitTable:
+    cohorts: list[str]
+    rows: list[dict] = field(default_factory=list)  # metric, unit, cells [{value, width}], total
+
+
+def _benefit(item_filter, organisation_id: int) -> BenefitTable:
+    sums = (
+        BenefitEstimate.objects.filter(item__in=item_filter)
+        .values("metric__name", "metric__unit", "cohort__name")
+        .annotate(total=Sum("value"))
+        .order_by("metric__name", "cohort__name")
+    )
+    by_metric: dict[tuple[str, str], dict[str, Decimal]] = defaultdict(dict)
+    cohorts: set[str] = set()
+    for row in sums:
+        by_metric[(row["metric__name"], row["metric__unit"])][row["cohort__name"]] = row["total"]
+        cohorts.add(row["cohort__name"])
+    ordered = sorted(cohorts)
+    table = BenefitTable(cohorts=ordered)
+    for (metric, unit), values in sorted(by_metric.items()):
+        peak = max((abs(v) for v in values.values()), default=0) or 1
+        table.rows.append(
+            {
+                "metric": metric,
+                "unit": unit,
+                "cells": [
+                    {
+                        "value": values.get(c, Decimal(0)),
+                        "width": f"{100 * abs(values.get(c, 0)) / peak:.0f}",
+                    }
+                    for c in ordered
+                ],
+                "total": sum(values.values(), Decimal(0)),
+            }
+        )
+    return table
+
+
+def benefit_landed(session: ShowAndTell, span: Window) -> tuple[BenefitTable, BenefitTable]:
+    """Estimated benefit of the items finished this week, and since the quarter began."""
+    zone = ZoneInfo(session.product.organisation.time_zone)
+    quarter_month = 3 * ((session.date.month - 1) // 3) + 1
+    quarter_start = _local_midnight(session.date.replace(month=quarter_month, day=1), zone)
+    org = session.product.organisation_id
+    week = _finished_between(session.product_id, span.start, span.end)
+    quarter = _finished_between(session.product_id, quarter_start, span.end)
+    return _benefit(week, org), _benefit(quarter, org)
+
+
+@dataclass(frozen=True)
+class NextRow:
+    pk: int
+    title: str
+    status: str
+    effort: Decimal | None
+    manual_rank: int
+    score: float | None
+    score_rank: int | None
+    vote_rank: int | None
+
+    @property
+    def disagreement(self) -> str:
+        parts = []
+        if self.score_rank and abs(self.score_rank - self.manual_rank) >= 3:
+            parts.append(f"the score ranks it #{self.score_rank}")
+        if self.vote_rank and abs(self.vote_rank - self.manual_rank) >= 3:
+            parts.append(f"the vote ranks it #{self.vote_rank}")
+        return "; ".join(parts)
+
+    def as_frozen(self) -> dict:
+        return {
+            "pk": self.pk,
+            "title": self.title,
+            "effort": str(self.effort) if self.effort is not None else None,
+            "manual_rank": self.manual_rank,
+            "score": self.score,
+            "score_rank": self.score_rank,
+            "vote_rank": self.vote_rank,
+        }
+
+
+def next_up(session: ShowAndTell, *, look_ahead: int = 200) -> tuple[list[NextRow], Decimal]:
+    """The top of the agreed (manual) order that fits one week's capacity."""
+    product = session.product
+    capacity = Decimal(product.weekly_capacity)
+    rows = list(
+        BacklogItem.objects.filter(product=product, status__in=OPEN_STATUSES)
+        .order_by("rank_key")
+        .values_list("pk", "title", "status", "effort", "score__score", "score__rank")[:look_ahead]
+    )
+    vote = _vote_positions(product)
+    chosen, used = [], Decimal(0)
+    for position, (pk, title, status, effort, score, score_rank) in enumerate(rows, start=1):
+        if used + (effort or 0) > capacity:
+            break
+        used += effort or 0
+        chosen.append(NextRow(pk, title, status, effort, position, score, score_rank, vote.get(pk)))
+    return chosen, used
+
+
+def _vote_positions(product) -> dict[int, int]:
+    """Item → place in the latest voting round's consensus (closed rounds' frozen result)."""
+    round = (
+        VotingRound.objects.filter(product=product, closed_at__isnull=False)
+        .order_by("-closed_at")
+        .only("result")
+        .first()
+    )
+    if round is None or not round.result:
+        return {}
+    positions, place = {}, 1
+    for tier in round.result.get("ranking", []):
+        for pk in tier:
+            positions[pk] = place
+        place += len(tier)
+    return positions
+
+
+@dataclass(frozen=True)
+class GoLiveRow:
+    item: BacklogItem
+    signatures: dict[str, GoLiveSignature]  # role → signature
+
+    def roles(self) -> list[dict]:
+        return [
+            {"role": role, "label": role.label, "signature": self.signatures.get(role.value)}
+            for role in GO_LIVE_ROLES
+        ]
+
+
+def go_live_queue(session: ShowAndTell) -> list[GoLiveRow]:
+    items = (
+        BacklogItem.objects.filter(product_id=session.product_id, status=ItemStatus.DONE)
+        .order_by("done_at", "pk")
+        .only("pk", "title", "status", "done_at", "product_id")
+        .prefetch_related(
+            Prefetch("signatures", queryset=GoLiveSignature.objects.select_related("signer"))
+        )
+    )
+    return [GoLiveRow(item, {s.role: s for s in item.signatures.all()}) for item in items]
+
+
+def went_live(session: ShowAndTell, span: Window) -> list[BacklogItem]:
+    return list(
+        BacklogItem.objects.filter(
+            product_id=session.product_id, live_at__gte=span.start, live_at__lt=span.end
+        ).only("pk", "title", "live_at")
+    )
+
+
+def decisions(session: ShowAndTell) -> list[Decision]:
+    return list(
+        Decision.objects.filter(session=session)
+        .select_related("owner", "created_by")
+        .prefetch_related("agreed_by")
+    )
+
+
+def session_sections(session: ShowAndTell, *, user=None) -> dict:
+    """Every section's data: what the session page, presenter mode and digest show."""
+    span = window(session)
+    done, done_count, done_effort = done_this_week(session, span)
+    week_benefit, quarter_benefit = benefit_landed(session, span)
+    if session.next_up_confirmed_at:
+        upcoming, used, frozen = session.next_up, None, True
+    else:
+        rows, used = next_up(session)
+        upcoming, frozen = [r.as_frozen() | {"disagreement": r.disagreement} for r in rows], False
+    return {
+        "window": span,
+        "done": done,
+        "done_count": done_count,
+        "done_effort": done_effort,
+        "week_benefit": week_benefit,
+        "quarter_benefit": quarter_benefit,
+        "next_up": upcoming,
+        "next_up_effort": used,
+        "next_up_frozen": frozen,
+        "go_live": go_live_queue(session),
+        "went_live": went_live(session, span),
+        "decisions": decisions(session),
+        "sections": [(key, SECTION_TITLES[key]) for key in SECTIONS],
+        "sponsor_role": ProductRoleKind.SPONSOR,
+    }

@@ -1,0 +1,17 @@
+from celery import shared_task
+
+from backlog.services import sessions
+
+
+@shared_task(ignore_result=True)
+def create_due_show_and_tells() -> list[int]:
+    """Beat, hourly: create this week's session for products whose day it is. Idempotent."""
+    return sessions.sessions_create_due()
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def send_show_and_tell_digest(*, session_id: int) -> bool:
+    """Email the digest of a finished session. Idempotent: a digest is sent once."""
+    from backlog.digest import digest_send
+
+    return digest_send(session_id=session_id)
