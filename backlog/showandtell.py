@@ -10,6 +10,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.db.models import Prefetch, Q, Sum
+from django.utils import timezone
 
 from backlog.models import (
     GO_LIVE_ROLES,
@@ -48,7 +49,8 @@ class Window:
 
 def window(session: ShowAndTell) -> Window:
     """Since the previous session's day (or seven days before this one) up to the end of
-    this session's day, in the organisation's time zone."""
+    this session's day in the organisation's time zone; a session still running when its
+    day is over (held late) runs to now, a finished one to its finish."""
     zone = ZoneInfo(session.product.organisation.time_zone)
     previous = (
         ShowAndTell.objects.filter(product_id=session.product_id, date__lt=session.date)
@@ -57,9 +59,9 @@ def window(session: ShowAndTell) -> Window:
         .first()
     )
     start_day = previous or session.date - timedelta(days=7)
-    return Window(
-        _local_midnight(start_day, zone), _local_midnight(session.date + timedelta(days=1), zone)
-    )
+    end = _local_midnight(session.date + timedelta(days=1), zone)
+    end = max(end, session.finished_at or timezone.now())
+    return Window(_local_midnight(start_day, zone), end)
 
 
 def _finished_between(product_id: int, start: datetime, end: datetime):

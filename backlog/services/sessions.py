@@ -50,7 +50,9 @@ def session_for_week(
     existing = ShowAndTell.objects.filter(product=product, week_start=week).first()
     if existing:
         return existing, False
-    session_day = week + timedelta(days=product.show_and_tell_weekday)
+    # The beat task makes the session for the product's weekday; a delivery lead starting
+    # one by hand holds it today.
+    session_day = day if actor is not None else week + timedelta(days=product.show_and_tell_weekday)
     try:
         with transaction.atomic():
             session = ShowAndTell.objects.create(

@@ -1,0 +1,320 @@
+"""Show-and-tell: one session per product per week across time zones and clock changes,
+go-live signatures (who may sign, forgery, withdrawal, concurrency), decisions, digest."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from django.core import mail
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import connection, connections
+from django.urls import reverse
+from django.utils import timezone
+
+from backlog.models import BacklogItem, GoLiveSignature, ItemStatus, ProductRoleKind, ShowAndTell
+from backlog.services import sessions
+from backlog.tasks import create_due_show_and_tells, send_show_and_tell_digest
+from tests.conftest import client_for
+from tests.factories import BacklogItemFactory, ProductFactory
+
+pytestmark = pytest.mark.django_db
+
+ROLES = [
+    ProductRoleKind.SPONSOR,
+    ProductRoleKind.BUSINESS_ANALYST,
+    ProductRoleKind.LEAD_ENGINEER,
+    ProductRoleKind.DELIVERY_LEAD,
+]
+
+
+@pytest.fixture
+def amigos(make_member, product):
+    return {role: make_member(product=product, roles=[role]) for role in ROLES}
+
+
+@pytest.fixture
+def session(product):
+    made, _ = sessions.session_for_week(product=product, day=sessions.local_today(product))
+    return made
+
+
+@pytest.fixture
+def done_item(product):
+    return BacklogItemFactory(product=product, status=ItemStatus.DONE, done_at=timezone.now())
+
+
+def at(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+def test_the_beat_task_creates_one_session_per_product_per_week(product):
+    """Friday 10:00 UTC (a Friday in London too): created once, however often it runs."""
+    friday = at("2026-11-20T10:00")
+    assert len(sessions.sessions_create_due(now=friday)) == 1
+    assert sessions.sessions_create_due(now=friday) == []
+    assert sessions.sessions_create_due(now=friday + timedelta(hours=5)) == []
+    assert ShowAndTell.objects.get(product=product).date == date(2026, 11, 20)
+    assert sessions.sessions_create_due(now=friday + timedelta(days=7)) != []
+    assert ShowAndTell.objects.filter(product=product).count() == 2
+
+
+def test_the_weekday_is_the_organisations_not_the_servers(product, organisation):
+    """Thursday 23:30 UTC is already Friday in Auckland (UTC+13 in November)."""
+    organisation.time_zone = "Pacific/Auckland"
+    organisation.save()
+    created = sessions.sessions_create_due(now=at("2026-11-19T23:30"))
+    assert len(created) == 1
+    assert ShowAndTell.objects.get(pk=created[0]).date == date(2026, 11, 20)
+    # Friday 12:00 UTC is Saturday in Auckland: no second session for that week.
+    assert sessions.sessions_create_due(now=at("2026-11-20T12:00")) == []
+
+
+def test_clock_changes_neither_skip_nor_double_a_week(product):
+    """London goes back an hour on Sunday 25 October 2026 and forward on 29 March 2026.
+    Run hourly across both weeks: exactly one session in each week."""
+    for start in (at("2026-10-19T00:00"), at("2026-03-23T00:00")):
+        hour = start
+        while hour < start + timedelta(days=14):
+            sessions.sessions_create_due(now=hour)
+            hour += timedelta(hours=1)
+    weeks = list(ShowAndTell.objects.filter(product=product).values_list("week_start", flat=True))
+    assert sorted(weeks) == [
+        date(2026, 3, 23),
+        date(2026, 3, 30),
+        date(2026, 10, 19),
+        date(2026, 10, 26),
+    ]
+
+
+def test_the_task_is_safe_to_run_twice(product):
+    first = create_due_show_and_tells()
+    second = create_due_show_and_tells()
+    assert second == [] or first == []
+    assert ShowAndTell.objects.filter(product=product).count() <= 1
+
+
+def test_a_product_with_another_weekday_waits_for_its_day(organisation):
+    monday_product = ProductFactory(organisation=organisation, show_and_tell_weekday=0)
+    sessions.sessions_create_due(now=at("2026-11-20T10:00"))  # a Friday
+    assert not ShowAndTell.objects.filter(product=monday_product).exists()
+
+
+def test_four_signatures_make_an_item_live_and_each_is_recorded(amigos, done_item, session):
+    for role in ROLES[:3]:
+        assert not sessions.go_live_sign(
+            item=done_item, signer=amigos[role], role=role, session=session
+        )
+    done_item.refresh_from_db()
+    assert done_item.status == ItemStatus.DONE
+    assert sessions.go_live_sign(
+        item=done_item, signer=amigos[ROLES[3]], role=ROLES[3], session=session
+    )
+    done_item.refresh_from_db()
+    assert done_item.status == ItemStatus.LIVE and done_item.live_at is not None
+    kinds = list(done_item.events.values_list("kind", flat=True))
+    assert kinds.count("signed") == 4 and kinds.count("went_live") == 1
+
+
+def test_only_a_holder_of_a_role_can_sign_for_it(amigos, done_item):
+    with pytest.raises(PermissionDenied):
+        sessions.go_live_sign(
+            item=done_item,
+            signer=amigos[ProductRoleKind.SPONSOR],
+            role=ProductRoleKind.LEAD_ENGINEER,
+        )
+    with pytest.raises(ValidationError):
+        sessions.go_live_sign(
+            item=done_item,
+            signer=amigos[ProductRoleKind.SPONSOR],
+            role=ProductRoleKind.PRODUCT_OWNER,
+        )
+    assert not GoLiveSignature.objects.exists()
+
+
+def test_a_signer_can_withdraw_until_the_last_signature_but_not_for_someone_else(amigos, done_item):
+    sponsor, analyst = amigos[ProductRoleKind.SPONSOR], amigos[ProductRoleKind.BUSINESS_ANALYST]
+    sessions.go_live_sign(item=done_item, signer=sponsor, role=ProductRoleKind.SPONSOR)
+    with pytest.raises(PermissionDenied):
+        sessions.go_live_withdraw(item=done_item, signer=analyst, role=ProductRoleKind.SPONSOR)
+    sessions.go_live_withdraw(item=done_item, signer=sponsor, role=ProductRoleKind.SPONSOR)
+    assert not GoLiveSignature.objects.exists()
+    for role in ROLES:
+        sessions.go_live_sign(item=done_item, signer=amigos[role], role=role)
+    with pytest.raises(ValidationError, match="live"):
+        sessions.go_live_withdraw(item=done_item, signer=sponsor, role=ProductRoleKind.SPONSOR)
+
+
+def test_only_done_items_can_be_signed(amigos, product):
+    idea = BacklogItemFactory(product=product)
+    with pytest.raises(ValidationError, match="done"):
+        sessions.go_live_sign(item=idea, signer=amigos[ROLES[0]], role=ROLES[0])
+
+
+def test_a_signature_cannot_be_forged_through_the_form(amigos, done_item, session):
+    """The form names a role; the signer is always the signed-in user, who must hold it."""
+    sponsor_client = client_for(amigos[ProductRoleKind.SPONSOR])
+    url = reverse("backlog:go_live_sign", args=[session.pk, done_item.pk])
+    sponsor_client.post(
+        url,
+        {"role": ProductRoleKind.DELIVERY_LEAD, "signer": amigos[ProductRoleKind.DELIVERY_LEAD].pk},
+    )
+    assert not GoLiveSignature.objects.exists()
+    sponsor_client.post(
+        url, {"role": ProductRoleKind.SPONSOR, "signer": amigos[ProductRoleKind.DELIVERY_LEAD].pk}
+    )
+    signature = GoLiveSignature.objects.get()
+    assert signature.signer == amigos[ProductRoleKind.SPONSOR]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_four_signatures_at_the_same_moment_make_the_item_live_exactly_once(amigos, done_item):
+    if connection.vendor != "postgresql":
+        pytest.skip("the concurrency test needs PostgreSQL's row locks")
+    barrier = threading.Barrier(4)
+    outcomes, errors = [], []
+
+    def sign(role) -> None:
+        try:
+            barrier.wait()
+            outcomes.append(sessions.go_live_sign(item=done_item, signer=amigos[role], role=role))
+        except BaseException as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=sign, args=(role,)) for role in ROLES]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors, errors
+    assert sorted(outcomes) == [False, False, False, True]
+    done_item.refresh_from_db()
+    assert done_item.status == ItemStatus.LIVE
+    assert done_item.events.filter(kind="went_live").count() == 1
+
+
+def test_only_the_products_people_see_its_sessions(
+    session, amigos, make_member, outsider_client, product
+):
+    url = reverse("backlog:session_detail", args=[session.pk])
+    assert outsider_client.get(url).status_code == 404
+    stranger = client_for(make_member())  # same organisation, no role on the product
+    assert stranger.get(url).status_code == 403
+    assert stranger.get(reverse("backlog:session_list", args=[product.pk])).status_code == 403
+    sponsor = client_for(amigos[ProductRoleKind.SPONSOR])
+    assert sponsor.get(url).status_code == 200
+    assert (
+        sponsor.get(reverse("backlog:session_present", args=[session.pk]) + "?step=3").status_code
+        == 200
+    )
+
+
+def test_session_page_shows_each_section_and_serves_fragments(session, amigos, done_item):
+    client = client_for(amigos[ProductRoleKind.DELIVERY_LEAD])
+    url = reverse("backlog:session_detail", args=[session.pk])
+    page = client.get(url)
+    for heading in (
+        b"1. Done this week",
+        b"2. Benefit landed",
+        b"3. Next up",
+        b"4. Go-live",
+        b"5. Decisions",
+    ):
+        assert heading in page.content
+    assert done_item.title.encode() in page.content
+    fragment = client.get(url, {"section": "golive"}, HTTP_HX_REQUEST="true")
+    assert b"<html" not in fragment.content and b'id="section-golive"' in fragment.content
+
+
+def test_only_the_delivery_lead_starts_and_finishes_a_session(amigos, product, session):
+    sponsor = client_for(amigos[ProductRoleKind.SPONSOR])
+    assert sponsor.post(reverse("backlog:session_start", args=[product.pk])).status_code == 403
+    assert sponsor.post(reverse("backlog:session_finish", args=[session.pk])).status_code == 403
+    lead = client_for(amigos[ProductRoleKind.DELIVERY_LEAD])
+    assert lead.post(reverse("backlog:session_start", args=[product.pk])).status_code == 302
+    assert ShowAndTell.objects.filter(product=product).count() == 1
+
+
+def test_next_up_fits_capacity_and_is_frozen_when_confirmed(session, amigos, product):
+    product.weekly_capacity = 10
+    product.save()
+    first = BacklogItemFactory(product=product, effort=6)
+    second = BacklogItemFactory(product=product, effort=4)
+    BacklogItemFactory(product=product, effort=3)
+    client = client_for(amigos[ProductRoleKind.BUSINESS_ANALYST])
+    client.post(reverse("backlog:next_up_confirm", args=[session.pk]))
+    session.refresh_from_db()
+    assert [row["pk"] for row in session.next_up] == [first.pk, second.pk]
+    first.delete()  # later weeks still see what was agreed
+    session.refresh_from_db()
+    assert session.next_up[0]["title"] == first.title
+
+
+def test_decisions_need_text_and_actions_need_an_owner(session, amigos):
+    lead = amigos[ProductRoleKind.DELIVERY_LEAD]
+    with pytest.raises(ValidationError):
+        sessions.decision_add(session=session, actor=lead, kind="action", text="Write the guide")
+    with pytest.raises(ValidationError):
+        sessions.decision_add(session=session, actor=lead, kind="decision", text="  ")
+    decision = sessions.decision_add(
+        session=session,
+        actor=lead,
+        kind="action",
+        text="Write the guide",
+        owner=lead,
+        agreed_by=[amigos[ProductRoleKind.SPONSOR]],
+    )
+    assert list(decision.agreed_by.all()) == [amigos[ProductRoleKind.SPONSOR]]
+
+
+def test_finishing_sends_one_digest_after_commit(
+    session, amigos, done_item, django_capture_on_commit_callbacks
+):
+    for user in amigos.values():
+        user.email = f"{user.username}@example.org"
+        user.save()
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        sessions.session_finish(session=session, actor=amigos[ProductRoleKind.DELIVERY_LEAD])
+    assert len(callbacks) == 1 and not mail.outbox
+    assert send_show_and_tell_digest(session_id=session.pk) is True
+    assert send_show_and_tell_digest(session_id=session.pk) is False  # never twice
+    assert len(mail.outbox) == 1
+    message = mail.outbox[0]
+    assert sorted(message.to) == sorted(u.email for u in amigos.values())
+    html = message.alternatives[0][0]
+    assert done_item.title in html and "Next up" in html
+
+
+def test_a_finished_session_is_a_read_only_record(session, amigos):
+    sessions.session_finish(session=session, actor=amigos[ProductRoleKind.DELIVERY_LEAD])
+    with pytest.raises(ValidationError, match="finished"):
+        sessions.decision_add(
+            session=session,
+            actor=amigos[ProductRoleKind.DELIVERY_LEAD],
+            kind="decision",
+            text="Late",
+        )
+    page = client_for(amigos[ProductRoleKind.SPONSOR]).get(
+        reverse("backlog:session_detail", args=[session.pk])
+    )
+    assert b"read-only record" in page.content and b"Record</button>" not in page.content
+
+
+def test_session_page_query_count_does_not_grow_with_done_items(
+    session, amigos, product, django_assert_max_num_queries
+):
+    """Guards against a query per done item (who did it, estimates) or per go-live item."""
+    now = timezone.now()
+    BacklogItem.objects.bulk_create(
+        BacklogItem(
+            product=product, title=f"Done {n}", status="done", done_at=now, rank_key=f"b{n:04d}"
+        )
+        for n in range(200)
+    )
+    with django_assert_max_num_queries(30):
+        client_for(amigos[ProductRoleKind.SPONSOR]).get(
+            reverse("backlog:session_detail", args=[session.pk])
+        )
