@@ -23,6 +23,7 @@ from backlog.models import (
     Product,
     ProductRoleKind,
 )
+from backlog.services.sessions import local_today, session_for_week
 from customers.models import Cohort, Membership, Organisation, OrganisationRole
 from customers.services import membership_create, organisation_create
 from prioritisation.models import BenefitEstimate, BenefitMetric, VotingRound
@@ -118,6 +119,7 @@ class Command(BaseCommand):
                 created += self._items(product, spec, users["owner"], capabilities)
                 self._estimates(product, users["analyst"])
                 self._voting_round(product, users)
+                session_for_week(product=product, day=local_today(product))
         total = BacklogItem.objects.filter(product__organisation=organisation).count()
         self.stdout.write(
             self.style.SUCCESS(
