@@ -3,10 +3,11 @@
     .venv/bin/python docs/take_screenshots.py [URL]
 
 URL defaults to http://127.0.0.1:8000. Signs in as the demo product owner (``owner`` /
-``benefit-demo``), drives Debian's Chromium at /usr/bin/chromium with Playwright, and
-writes PNGs to docs/screenshots/: the home page, the first product's backlog, an item page
-with its score explanation and the compare view at 1280 px wide, and the backlog at 375 px.
-Each is the viewport only, not the full page, to keep the files small.
+``benefit-demo``; ``voter`` for the ballot), drives Debian's Chromium at /usr/bin/chromium
+with Playwright, and writes PNGs to docs/screenshots/: the home page, the first product's
+backlog, an item page with its score explanation, the compare view, the demo voting
+round's results, a voter's ballot and this week's show-and-tell at 1280 px wide, and the
+backlog at 375 px. Each is the viewport only, not the full page, to keep the files small.
 
 Pages are reached by following links, as a person would, so the script needs no ids.
 """
@@ -29,14 +30,15 @@ CHROMIUM_FLAGS = [
     "--no-first-run",
 ]
 USERNAME, PASSWORD = "owner", "benefit-demo"
+VOTER = "voter"  # a business voter, for the ballot
 WIDE = {"width": 1280, "height": 1100}
 PHONE = {"width": 375, "height": 900}
 OUT = Path(__file__).resolve().parent / "screenshots"
 
 
-def sign_in(page: Page, base: str) -> None:
+def sign_in(page: Page, base: str, username: str = USERNAME) -> None:
     page.goto(f"{base}/accounts/login/")
-    page.get_by_label("Username").fill(USERNAME)
+    page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(f"{base}/")
@@ -85,8 +87,34 @@ def main(argv: list[str] | None = None) -> int:
 
             page.goto(backlog)
             page.get_by_role("link", name="Compare manual order with score order").click()
-            page.get_by_role("heading", name="Manual order and score order").wait_for()
+            page.get_by_role("heading", level=1, name="Manual order").wait_for()
             shoot(page, "compare")
+
+            # The demo's open voting round, as the product owner sees its live results.
+            page.goto(backlog)
+            page.get_by_role("link", name="Voting rounds").click()
+            page.locator("td[data-label=Round] a").first.click()
+            page.locator("#round-live").wait_for()
+            shoot(page, "voting-round")
+
+            # This week's show-and-tell.
+            page.goto(backlog)
+            page.get_by_role("link", name="Show-and-tell").click()
+            page.locator("td[data-label=Date] a").first.click()
+            page.locator("#section-done").wait_for()
+            shoot(page, "show-and-tell")
+            context.close()
+
+            # A business voter's ballot in the same round.
+            context = browser.new_context(viewport=WIDE, locale="en-GB", device_scale_factor=1)
+            page = context.new_page()
+            page.set_default_timeout(15_000)
+            sign_in(page, base, VOTER)
+            page.goto(backlog)
+            page.get_by_role("link", name="Voting rounds").click()
+            page.locator("td[data-label=Actions] a").first.click()
+            page.get_by_role("heading", level=1).wait_for()
+            shoot(page, "ballot")
             context.close()
 
             context = browser.new_context(viewport=PHONE, locale="en-GB", device_scale_factor=1)

@@ -129,7 +129,7 @@ def test_delivery_lead_presents_every_section_with_the_keyboard(
             items = section.locator("ol.next-up > li")
             expect(items).to_have_count(2)
             expect(items.nth(0)).to_contain_text("Damp and mould triage")
-            expect(section).to_contain_text("(13 points used)")
+            expect(section).to_contain_text("fits 20 points (13 used)")
             section.get_by_role("button", name="Confirm next up").click()
             expect(page.locator("#section-next")).to_contain_text("Confirmed")
             expect(page.locator("#section-next")).to_contain_text("frozen with this session")
