@@ -1,6 +1,17 @@
 from django.contrib import admin
 
-from backlog.models import BacklogItem, Capability, ItemCapability, ItemEvent, Product, ProductRole
+from backlog.models import (
+    BacklogItem,
+    Capability,
+    Decision,
+    GoLiveSignature,
+    ItemCapability,
+    ItemEvent,
+    OrderSnapshot,
+    Product,
+    ProductRole,
+    ShowAndTell,
+)
 
 
 class ProductRoleInline(admin.TabularInline):
@@ -58,3 +69,39 @@ class ItemEventAdmin(admin.ModelAdmin):
     list_display = ["item", "kind", "actor", "created_at"]
     list_filter = ["kind"]
     raw_id_fields = ["item", "actor"]
+
+
+@admin.register(OrderSnapshot)
+class OrderSnapshotAdmin(admin.ModelAdmin):
+    list_display = ["product", "kind", "actor", "created_at", "undone_at"]
+    list_filter = ["kind"]
+    exclude = ["keys"]  # up to 100,000 pairs: not for a form
+    readonly_fields = ["product", "actor", "kind", "note", "created_at", "undone_at"]
+
+
+class DecisionInline(admin.TabularInline):
+    model = Decision
+    extra = 0
+    raw_id_fields = ["owner", "created_by"]
+    filter_horizontal = ["agreed_by"]
+
+
+@admin.register(ShowAndTell)
+class ShowAndTellAdmin(admin.ModelAdmin):
+    list_display = ["product", "date", "week_start", "finished_at", "digest_sent_at"]
+    list_filter = ["product__organisation"]
+    raw_id_fields = ["started_by", "next_up_confirmed_by"]
+    filter_horizontal = ["attendees"]
+    inlines = [DecisionInline]
+
+
+@admin.register(Decision)
+class DecisionAdmin(admin.ModelAdmin):
+    list_display = ["session", "kind", "text", "owner", "created_at"]
+    raw_id_fields = ["owner", "created_by", "session"]
+
+
+@admin.register(GoLiveSignature)
+class GoLiveSignatureAdmin(admin.ModelAdmin):
+    list_display = ["item", "role", "signer", "signed_at"]
+    raw_id_fields = ["item", "signer", "session"]
