@@ -104,7 +104,14 @@ def done_this_week(session: ShowAndTell, span: Window) -> tuple[list[DoneRow], i
         movers.setdefault(item_id, f"{first} {last}".strip() or username or "")
     return (
         [
-            DoneRow(pk, title, status, effort_, done_at or live_at, movers.get(pk, "") or "—")
+            DoneRow(
+                pk,
+                title,
+                status,
+                effort_,
+                live_at if status == ItemStatus.LIVE and live_at else done_at or live_at,
+                movers.get(pk, "") or "—",
+            )
             for pk, title, status, effort_, done_at, live_at in rows
         ],
         total,

@@ -31,6 +31,10 @@ def _round_for_user(request: HttpRequest, pk: int) -> VotingRound:
     )
     if round is None:
         raise Http404("No such voting round.")
+    if round.closed_at is None and timezone.now() >= round.closes_at:
+        # The beat task closes rounds on time; without a scheduler (the embedded default)
+        # the first look after closing time freezes the result instead. Idempotent.
+        round = services.round_close(round_id=round.pk)
     return round
 
 
@@ -181,7 +185,9 @@ def _results_context(request: HttpRequest, round: VotingRound) -> dict:
         for key, tiers in outcome["by_cohort"].items()
     ]
     owner = can_reorder(request.user, round.product)
+    roles = product_roles_for_user(product=round.product, user=request.user)
     return {
+        "is_voter": ProductRoleKind.BUSINESS_VOTER in roles,
         "round": round,
         "product": round.product,
         "outcome": outcome,

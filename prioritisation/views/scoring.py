@@ -10,9 +10,8 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import trigger_client_event
 
-from backlog.models import BacklogItem, Product, ProductRoleKind
-from backlog.permissions import can_edit_items, item_for_user, product_for_user
-from backlog.selectors import product_roles_for_user
+from backlog.models import BacklogItem
+from backlog.permissions import can_edit_items, can_reorder, item_for_user, product_for_user
 from customers.selectors import cohort_list, membership_for_user
 from prioritisation import selectors, services
 from prioritisation.forms import (
@@ -117,21 +116,19 @@ def scoring_inputs_edit(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "prioritisation/item_scoring.html", context, status=422)
 
 
-def _product_for_owner(request: HttpRequest, pk: int) -> Product:
-    """The product, if the user is its product owner or an organisation admin (else 403)."""
-    product = product_for_user(request.user, pk)
-    membership = membership_for_user(request.user)
-    roles = product_roles_for_user(product=product, user=request.user)
-    if not (membership.is_admin or ProductRoleKind.PRODUCT_OWNER in roles):
-        raise PermissionDenied("Only the product owner can change how the product is scored.")
-    return product
-
-
 @login_required
 @require_http_methods(["GET", "POST"])
 def scoring_settings(request: HttpRequest, pk: int) -> HttpResponse:
-    product = _product_for_owner(request, pk)
+    """Anyone in the organisation may read how a product is scored (transparency); only its
+    product owner or an organisation admin may change it."""
+    product = product_for_user(request.user, pk)
+    can_change = can_reorder(request.user, product)
+    if request.method == "POST" and not can_change:
+        raise PermissionDenied("Only the product owner can change how the product is scored.")
     form = ScoringSettingsForm(request.POST or None, instance=product)
+    if not can_change:
+        for field in form.fields.values():
+            field.disabled = True
     if request.method == "POST" and form.is_valid():
         services.scoring_settings_update(product=product, actor=request.user, **form.cleaned_data)
         messages.success(request, "Saved scoring settings; scores are being updated.")
@@ -142,7 +139,7 @@ def scoring_settings(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "prioritisation/scoring_settings.html",
-        {"form": form, "product": product},
+        {"form": form, "product": product, "can_change": can_change},
         status=status,
     )
 

@@ -182,3 +182,11 @@ def test_results_page_query_count_does_not_grow_with_ballots(
             viewer_client.get(reverse("prioritisation:round_results", args=[round.pk])).status_code
             == 200
         )
+
+
+def test_a_round_past_its_closing_time_is_closed_on_the_first_look(viewer_client, round, items):
+    """Without a beat scheduler (the embedded default) the results still freeze on time."""
+    VotingRound.objects.filter(pk=round.pk).update(closes_at=timezone.now() - timedelta(seconds=1))
+    response = viewer_client.get(reverse("prioritisation:round_results", args=[round.pk]))
+    assert b"this result is frozen" in response.content
+    assert VotingRound.objects.get(pk=round.pk).closed_at is not None

@@ -251,3 +251,10 @@ def test_item_page_query_count_does_not_grow_with_the_backlog(
     services.scores_recompute(product_id=product.pk)
     with django_assert_max_num_queries(25):
         owner_client.get(reverse("backlog:item_detail", args=[item.pk]))
+
+
+def test_anyone_in_the_organisation_can_read_the_scoring_settings(viewer_client, product):
+    response = viewer_client.get(reverse("prioritisation:scoring_settings", args=[product.pk]))
+    assert response.status_code == 200
+    assert b"Only the product owner can change these settings." in response.content
+    assert b"Save and rescore" not in response.content
