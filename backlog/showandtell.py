@@ -34,7 +34,8 @@ SECTION_TITLES = {
     "golive": "Go-live",
     "decisions": "Decisions and actions",
 }
-DONE_LIMIT = 1000  # rows shown; the counts and sums cover every item
+DONE_LIMIT = 100  # rows shown; the counts and sums cover every item
+GO_LIVE_LIMIT = 50  # items shown waiting for sign-off, oldest first; the count covers all
 
 
 def _local_midnight(day, zone: ZoneInfo) -> datetime:
@@ -48,9 +49,10 @@ class Window:
 
 
 def window(session: ShowAndTell) -> Window:
-    """Since the previous session's day (or seven days before this one) up to the end of
-    this session's day in the organisation's time zone; a session still running when its
-    day is over (held late) runs to now, a finished one to its finish."""
+    """From the end of the previous session's day (or the seven days before this session's
+    day) to the end of this session's day, in the organisation's time zone, so no day is
+    counted twice. The product's latest session, held late or still running after its day,
+    stretches to its finish (or now); older ones never do."""
     zone = ZoneInfo(session.product.organisation.time_zone)
     previous = (
         ShowAndTell.objects.filter(product_id=session.product_id, date__lt=session.date)
@@ -58,9 +60,13 @@ def window(session: ShowAndTell) -> Window:
         .values_list("date", flat=True)
         .first()
     )
-    start_day = previous or session.date - timedelta(days=7)
+    start_day = previous + timedelta(days=1) if previous else session.date - timedelta(days=6)
     end = _local_midnight(session.date + timedelta(days=1), zone)
-    end = max(end, session.finished_at or timezone.now())
+    is_latest = not ShowAndTell.objects.filter(
+        product_id=session.product_id, date__gt=session.date
+    ).exists()
+    if is_latest:
+        end = max(end, session.finished_at or timezone.now())
     return Window(_local_midnight(start_day, zone), end)
 
 
@@ -250,23 +256,31 @@ class GoLiveRow:
         ]
 
 
-def go_live_queue(session: ShowAndTell) -> list[GoLiveRow]:
+def go_live_queue(session: ShowAndTell) -> tuple[list[GoLiveRow], int]:
+    """Done items waiting for the four signatures, oldest first (the first GO_LIVE_LIMIT),
+    and how many there are in all."""
+    waiting = BacklogItem.objects.filter(product_id=session.product_id, status=ItemStatus.DONE)
     items = (
-        BacklogItem.objects.filter(product_id=session.product_id, status=ItemStatus.DONE)
-        .order_by("done_at", "pk")
+        waiting.order_by("done_at", "pk")
         .only("pk", "title", "status", "done_at", "product_id")
         .prefetch_related(
             Prefetch("signatures", queryset=GoLiveSignature.objects.select_related("signer"))
         )
     )
-    return [GoLiveRow(item, {s.role: s for s in item.signatures.all()}) for item in items]
+    rows = [
+        GoLiveRow(item, {s.role: s for s in item.signatures.all()})
+        for item in items[:GO_LIVE_LIMIT]
+    ]
+    return rows, waiting.count()
 
 
 def went_live(session: ShowAndTell, span: Window) -> list[BacklogItem]:
     return list(
         BacklogItem.objects.filter(
             product_id=session.product_id, live_at__gte=span.start, live_at__lt=span.end
-        ).only("pk", "title", "live_at")
+        )
+        .only("pk", "title", "live_at")
+        .order_by("live_at")
     )
 
 
@@ -282,6 +296,7 @@ def session_sections(session: ShowAndTell, *, user=None) -> dict:
     """Every section's data: what the session page, presenter mode and digest show."""
     span = window(session)
     done, done_count, done_effort = done_this_week(session, span)
+    go_live, go_live_waiting = go_live_queue(session)
     week_benefit, quarter_benefit = benefit_landed(session, span)
     if session.next_up_confirmed_at:
         upcoming, used, frozen = session.next_up, None, True
@@ -298,7 +313,8 @@ def session_sections(session: ShowAndTell, *, user=None) -> dict:
         "next_up": upcoming,
         "next_up_effort": used,
         "next_up_frozen": frozen,
-        "go_live": go_live_queue(session),
+        "go_live": go_live,
+        "go_live_waiting": go_live_waiting,
         "went_live": went_live(session, span),
         "decisions": decisions(session),
         "sections": [(key, SECTION_TITLES[key]) for key in SECTIONS],

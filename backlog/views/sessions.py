@@ -15,7 +15,7 @@ from backlog.models import GO_LIVE_ROLES, BacklogItem, ProductRoleKind, ShowAndT
 from backlog.permissions import organisation_or_404, product_for_user
 from backlog.selectors import product_roles_for_user
 from backlog.services import sessions as services
-from backlog.showandtell import SECTION_TITLES, SECTIONS, session_sections
+from backlog.showandtell import SECTION_TITLES, SECTIONS, next_up, session_sections
 from customers.selectors import membership_for_user
 
 
@@ -134,7 +134,7 @@ def next_up_confirm(request: HttpRequest, pk: int) -> HttpResponse:
     session, roles = _session_for_user(request, pk)
     if not roles & {r.value for r in GO_LIVE_ROLES}:
         raise PermissionDenied("Only the four go-live roles confirm what is next.")
-    rows = session_sections(session)["next_up"]
+    rows = [row.as_frozen() | {"disagreement": row.disagreement} for row in next_up(session)[0]]
     try:
         services.next_up_confirm(session=session, actor=request.user, rows=rows)
         messages.success(request, "Next up is confirmed and frozen with this session.")
@@ -176,6 +176,11 @@ def _int(value) -> int | None:
         return None
 
 
+def _refuse_if_finished(session: ShowAndTell) -> None:
+    if session.finished_at is not None:
+        raise PermissionDenied("This session is finished: it is a read-only record.")
+
+
 def _item_in_session(session: ShowAndTell, item_pk: int) -> BacklogItem:
     item = BacklogItem.objects.filter(pk=item_pk, product=session.product).first()
     if item is None:
@@ -189,6 +194,7 @@ def go_live_sign(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
     """The signer is the signed-in user; the form only says which of their roles they sign
     for, and the service checks they hold it."""
     session, _roles = _session_for_user(request, pk)
+    _refuse_if_finished(session)
     item = _item_in_session(session, item_pk)
     role = request.POST.get("role", "")
     try:
@@ -206,6 +212,7 @@ def go_live_sign(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
 @require_POST
 def go_live_withdraw(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
     session, _roles = _session_for_user(request, pk)
+    _refuse_if_finished(session)
     item = _item_in_session(session, item_pk)
     try:
         services.go_live_withdraw(item=item, signer=request.user, role=request.POST.get("role", ""))

@@ -317,3 +317,24 @@ def test_session_page_query_count_does_not_grow_with_done_items(
     client = client_for(amigos[ProductRoleKind.SPONSOR])
     with django_assert_max_num_queries(26):
         assert client.get(reverse("backlog:session_detail", args=[session.pk])).status_code == 200
+
+
+def test_consecutive_sessions_never_count_a_day_twice(product, amigos):
+    """Work finished on show-and-tell day belongs to that session, not the next one."""
+    first, _ = sessions.session_for_week(product=product, day=date(2026, 11, 13))
+    second, _ = sessions.session_for_week(product=product, day=date(2026, 11, 20))
+    from backlog.showandtell import window
+
+    first_span, second_span = window(first), window(second)
+    assert first_span.end == second_span.start
+    assert (first_span.end - first_span.start).days == 7
+    # Only the latest session may run on past the end of its day.
+    assert first_span.end.date() == date(2026, 11, 14)
+
+
+def test_a_finished_session_takes_no_signatures(session, amigos, done_item):
+    sessions.session_finish(session=session, actor=amigos[ProductRoleKind.DELIVERY_LEAD])
+    sponsor = client_for(amigos[ProductRoleKind.SPONSOR])
+    url = reverse("backlog:go_live_sign", args=[session.pk, done_item.pk])
+    assert sponsor.post(url, {"role": ProductRoleKind.SPONSOR}).status_code == 403
+    assert not GoLiveSignature.objects.exists()

@@ -48,8 +48,8 @@ SECTIONS = [
 def session(transactional_db, make_member, product, organisation):
     """This week's session of a product with one holder of each go-live role, three items
     done just now (with benefit estimates and who finished them) and three open ones."""
-    # The session's day is today, so work finished "now" falls in its window on any weekday
-    # (with the default Friday, a Saturday run would put it in next week's session).
+    # The session is held today, whatever the weekday the tests run on, so the window
+    # ("Covers …") and "Live this week" do not depend on the calendar.
     product.show_and_tell_weekday = local_today(product).weekday()
     product.save(update_fields=["show_and_tell_weekday"])
     people = {}
