@@ -1,6 +1,11 @@
-"""Writes for prioritisation. ``scores``: benefit metrics, estimates, scoring settings and
-stored scores. ``rounds``: voting rounds, ballots, closing and adopting results."""
+"""Writes for prioritisation.
 
+``scores``: benefit metrics, estimates, scoring settings and keeping scores fresh.
+``recompute``: computing and storing a product's scores.
+``rounds``: voting rounds, ballots, closing and adopting results.
+"""
+
+from prioritisation.services.recompute import scores_compute, scores_recompute
 from prioritisation.services.rounds import (
     BallotRefused,
     ballot_submit,
@@ -16,9 +21,7 @@ from prioritisation.services.scores import (
     estimates_save,
     metric_update,
     metrics_create_defaults,
-    scores_compute,
     scores_pending,
-    scores_recompute,
     scores_refresh,
     scores_refresh_organisation,
     scoring_inputs_update,
