@@ -1,4 +1,4 @@
-"""API v1 for products and backlog items.
+"""API v1 for products, backlog items and show-and-tells.
 
 Same permissions as the pages: objects are loaded through ``backlog.permissions`` (404 for
 another organisation's, 403 for a role that may not write) before any work, reads go
@@ -12,21 +12,27 @@ from django.db.models import QuerySet
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, serializers, status
+from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from backlog import selectors, services
 from backlog.models import (
+    GO_LIVE_ROLES,
     BacklogItem,
     CapabilityUse,
+    DecisionKind,
     DigitisationLevel,
     ItemStatus,
     Product,
+    ShowAndTell,
 )
 from backlog.permissions import item_for_user, organisation_or_404, product_for_user
-from customers.selectors import cohort_list
+from backlog.showandtell import DONE_LIMIT, GO_LIVE_LIMIT, session_sections
+from customers.selectors import cohort_list, membership_for_user
 from prioritisation.api import ScoreSummarySerializer
 
 EFFORT_MESSAGE = "Effort must be more than 0 points, or left empty."
@@ -296,3 +302,252 @@ class ItemDetailView(generics.GenericAPIView):
         except DjangoValidationError as error:
             raise _api_error(error) from error
         return _item_response(request, pk)
+
+
+# ---------------------------------------------------------------- show-and-tells
+
+SESSION_FORBIDDEN = OpenApiResponse(
+    description="Only the product's people (any role on it) or an organisation admin."
+)
+SESSION_PEOPLE_ONLY = "Only the product's people can see its show-and-tells."
+
+
+def _require_people(user, product: Product) -> None:
+    """As the show-and-tell pages: the product's people (any role on it) or an organisation
+    admin; anyone else in the organisation gets 403."""
+    roles = selectors.product_roles_for_user(product=product, user=user)
+    if not roles and not membership_for_user(user).is_admin:
+        raise PermissionDenied(SESSION_PEOPLE_ONLY)
+
+
+def _session_for_user(user, pk: int) -> ShowAndTell:
+    session = (
+        ShowAndTell.objects.select_related("product", "product__organisation")
+        .filter(pk=pk, product__organisation=organisation_or_404(user))
+        .first()
+    )
+    if session is None:
+        raise NotFound("No such show-and-tell.")
+    _require_people(user, session.product)
+    return session
+
+
+class SessionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ShowAndTell
+        fields = ["id", "date", "week_start", "finished_at", "digest_sent_at"]
+        read_only_fields = fields
+
+
+class ProductSessionsView(generics.ListAPIView):
+    """The product's show-and-tells, newest first."""
+
+    serializer_class = SessionSerializer
+
+    def get_queryset(self) -> QuerySet[ShowAndTell]:
+        if getattr(self, "swagger_fake_view", False):  # schema generation: no user
+            return ShowAndTell.objects.none()
+        product = product_for_user(self.request.user, self.kwargs["pk"])
+        _require_people(self.request.user, product)
+        return ShowAndTell.objects.filter(product=product).order_by("-date", "-pk")
+
+    @extend_schema(
+        responses={
+            200: SessionSerializer(many=True),
+            403: SESSION_FORBIDDEN,
+            404: OpenApiResponse(description="No such product in your organisation."),
+        }
+    )
+    def get(self, request: Request, *args, **kwargs) -> Response:
+        return super().get(request, *args, **kwargs)
+
+
+class PersonSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    name = serializers.CharField(read_only=True, help_text="Full name, or the username.")
+
+
+class DoneRowSerializer(serializers.Serializer):
+    pk = serializers.IntegerField(read_only=True)
+    title = serializers.CharField(read_only=True)
+    status = serializers.ChoiceField(choices=ItemStatus.choices, read_only=True)
+    finished_at = serializers.DateTimeField(read_only=True)
+    by = serializers.CharField(read_only=True, help_text="Who moved it to done or live.")
+
+
+class BenefitRowSerializer(serializers.Serializer):
+    metric = serializers.CharField(read_only=True)
+    unit = serializers.CharField(read_only=True)
+    values = serializers.ListField(
+        child=serializers.DecimalField(max_digits=None, decimal_places=2),
+        read_only=True,
+        help_text="The estimated benefit per cohort, in the order of the table's cohorts.",
+    )
+    total = serializers.DecimalField(max_digits=None, decimal_places=2, read_only=True)
+
+
+class BenefitTableSerializer(serializers.Serializer):
+    cohorts = serializers.ListField(
+        child=serializers.CharField(), read_only=True, help_text="Cohort names, the columns."
+    )
+    rows = BenefitRowSerializer(many=True, read_only=True)
+
+
+class NextUpRowSerializer(serializers.Serializer):
+    pk = serializers.IntegerField(read_only=True)
+    title = serializers.CharField(read_only=True)
+    effort = serializers.DecimalField(
+        max_digits=7, decimal_places=1, read_only=True, allow_null=True
+    )
+    manual_rank = serializers.IntegerField(read_only=True)
+    score = serializers.FloatField(read_only=True, allow_null=True)
+    score_rank = serializers.IntegerField(read_only=True, allow_null=True)
+    vote_rank = serializers.IntegerField(
+        read_only=True, allow_null=True, help_text="Place in the latest closed round's result."
+    )
+    disagreement = serializers.CharField(read_only=True)
+
+
+class SignatureSerializer(serializers.Serializer):
+    signer = PersonSerializer(read_only=True)
+    signed_at = serializers.DateTimeField(read_only=True)
+
+
+class GoLiveRowSerializer(serializers.Serializer):
+    item = serializers.IntegerField(read_only=True)
+    title = serializers.CharField(read_only=True)
+    signatures = serializers.DictField(
+        child=SignatureSerializer(allow_null=True),
+        read_only=True,
+        help_text="The four go-live roles, each with its signature or null if not signed.",
+    )
+
+
+class DecisionSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    kind = serializers.ChoiceField(choices=DecisionKind.choices, read_only=True)
+    text = serializers.CharField(read_only=True)
+    owner = PersonSerializer(read_only=True, allow_null=True, help_text="Actions: who does it.")
+    agreed_by = PersonSerializer(many=True, read_only=True)
+    created_at = serializers.DateTimeField(read_only=True)
+
+
+class SessionDetailSerializer(SessionSerializer):
+    """A show-and-tell with its sections, as the session page shows them."""
+
+    product = serializers.IntegerField(read_only=True, help_text="The product's id.")
+    done = DoneRowSerializer(
+        many=True, read_only=True, help_text=f"The first {DONE_LIMIT}, by finishing time."
+    )
+    done_count = serializers.IntegerField(read_only=True)
+    done_effort = serializers.DecimalField(max_digits=None, decimal_places=1, read_only=True)
+    week_benefit = BenefitTableSerializer(read_only=True)
+    quarter_benefit = BenefitTableSerializer(read_only=True)
+    next_up = NextUpRowSerializer(many=True, read_only=True)
+    next_up_frozen = serializers.BooleanField(
+        read_only=True, help_text="True once the group has confirmed next up for this session."
+    )
+    go_live = GoLiveRowSerializer(
+        many=True, read_only=True, help_text=f"The oldest {GO_LIVE_LIMIT} done items waiting."
+    )
+    go_live_waiting = serializers.IntegerField(read_only=True)
+    decisions = DecisionSerializer(many=True, read_only=True)
+
+    class Meta(SessionSerializer.Meta):
+        fields = [
+            *SessionSerializer.Meta.fields,
+            "product",
+            "done",
+            "done_count",
+            "done_effort",
+            "week_benefit",
+            "quarter_benefit",
+            "next_up",
+            "next_up_frozen",
+            "go_live",
+            "go_live_waiting",
+            "decisions",
+        ]
+        read_only_fields = fields
+
+
+def _person(user) -> dict | None:
+    if user is None:
+        return None
+    return {"id": user.pk, "name": user.get_full_name() or user.get_username()}
+
+
+def _benefit_table(table) -> dict:
+    return {
+        "cohorts": table.cohorts,
+        "rows": [
+            {
+                "metric": row["metric"],
+                "unit": row["unit"],
+                "values": [cell["value"] for cell in row["cells"]],
+                "total": row["total"],
+            }
+            for row in table.rows
+        ],
+    }
+
+
+def _session_detail(session: ShowAndTell, user) -> dict:
+    """The session page's sections as plain data (a fixed number of queries)."""
+    sections = session_sections(session, user=user)
+    return {
+        "id": session.pk,
+        "product": session.product_id,
+        "date": session.date,
+        "week_start": session.week_start,
+        "finished_at": session.finished_at,
+        "digest_sent_at": session.digest_sent_at,
+        "done": sections["done"],
+        "done_count": sections["done_count"],
+        "done_effort": sections["done_effort"],
+        "week_benefit": _benefit_table(sections["week_benefit"]),
+        "quarter_benefit": _benefit_table(sections["quarter_benefit"]),
+        # Frozen rows come from the session's JSON; older ones may lack a disagreement.
+        "next_up": [{"disagreement": "", **row} for row in sections["next_up"]],
+        "next_up_frozen": sections["next_up_frozen"],
+        "go_live": [
+            {
+                "item": row.item.pk,
+                "title": row.item.title,
+                "signatures": {
+                    role.value: (
+                        {"signer": _person(signature.signer), "signed_at": signature.signed_at}
+                        if (signature := row.signatures.get(role.value))
+                        else None
+                    )
+                    for role in GO_LIVE_ROLES
+                },
+            }
+            for row in sections["go_live"]
+        ],
+        "go_live_waiting": sections["go_live_waiting"],
+        "decisions": [
+            {
+                "id": decision.pk,
+                "kind": decision.kind,
+                "text": decision.text,
+                "owner": _person(decision.owner),
+                "agreed_by": [_person(person) for person in decision.agreed_by.all()],
+                "created_at": decision.created_at,
+            }
+            for decision in sections["decisions"]
+        ],
+    }
+
+
+class SessionDetailView(APIView):
+    @extend_schema(
+        responses={
+            200: SessionDetailSerializer,
+            403: SESSION_FORBIDDEN,
+            404: OpenApiResponse(description="No such show-and-tell in your organisation."),
+        }
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        session = _session_for_user(request.user, pk)
+        return Response(SessionDetailSerializer(_session_detail(session, request.user)).data)

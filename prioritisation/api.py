@@ -1,4 +1,4 @@
-"""API v1 for benefit metrics, estimates and stored scores.
+"""API v1 for benefit metrics, estimates, stored scores, voting rounds and ballots.
 
 Same permissions as the pages: objects are loaded through ``backlog.permissions`` (404 for
 another organisation's, 403 for a role that may not write) before any work, and writes go
@@ -8,20 +8,31 @@ through ``prioritisation.services``.
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db.models import QuerySet
-from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import generics, serializers
-from rest_framework.exceptions import NotFound
+from django.db.models import Prefetch, QuerySet
+from django.utils import timezone
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
+from rest_framework import generics, serializers, status
+from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from backlog.models import BacklogItem
-from backlog.permissions import item_for_user, organisation_or_404
+from backlog.models import BacklogItem, ProductRoleKind
+from backlog.permissions import item_for_user, organisation_or_404, product_for_user
+from backlog.selectors import product_roles_for_user
 from customers.selectors import cohort_list
-from prioritisation import selectors, services
-from prioritisation.models import BenefitEstimate, BenefitMetric, Confidence, ItemScore
+from prioritisation import results, selectors, services
+from prioritisation.models import (
+    Ballot,
+    BenefitEstimate,
+    BenefitMetric,
+    Confidence,
+    ItemScore,
+    RoundCandidate,
+    VotingMethod,
+    VotingRound,
+)
 
 NOT_FOUND = OpenApiResponse(description="No such item in your organisation.")
 
@@ -237,3 +248,267 @@ class ItemEstimatesView(APIView):
         except DjangoValidationError as error:
             raise serializers.ValidationError(serializers.as_serializer_error(error)) from error
         return Response(_estimates(item))
+
+
+# ---------------------------------------------------------------- voting rounds
+
+ROUND_NOT_FOUND = OpenApiResponse(description="No such voting round in your organisation.")
+PRODUCT_NOT_FOUND = OpenApiResponse(description="No such product in your organisation.")
+NOT_A_VOTER = "Only the product's business voters can vote in this round."
+
+
+def _round_for_user(user, pk: int) -> VotingRound:
+    """The round if it belongs to the user's organisation (else 404), as the pages load it:
+    a round past its closing time that the scheduler has not closed yet is closed (and its
+    result frozen) on this first look. Idempotent."""
+    round = (
+        VotingRound.objects.select_related("product", "product__organisation")
+        .filter(pk=pk, product__organisation=organisation_or_404(user))
+        .first()
+    )
+    if round is None:
+        raise NotFound("No such voting round.")
+    if round.closed_at is None and timezone.now() >= round.closes_at:
+        round = services.round_close(round_id=round.pk)
+    return round
+
+
+def _require_voter(user, round: VotingRound) -> None:
+    roles = product_roles_for_user(product=round.product, user=user)
+    if ProductRoleKind.BUSINESS_VOTER not in roles:
+        raise PermissionDenied(NOT_A_VOTER)
+
+
+class RoundSerializer(serializers.ModelSerializer):
+    closed_at = serializers.DateTimeField(
+        read_only=True,
+        allow_null=True,
+        help_text="Null until the round is closed: by the scheduler at closes_at, or on the "
+        "first look at its result or ballot after that.",
+    )
+    candidates = serializers.SerializerMethodField(
+        help_text="Ids of the shortlisted items, in shortlist order (by score)."
+    )
+
+    class Meta:
+        model = VotingRound
+        fields = [
+            "id",
+            "title",
+            "method",
+            "opens_at",
+            "closes_at",
+            "closed_at",
+            "cohort_weighting",
+            "candidates",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.ListField(child=serializers.IntegerField()))
+    def get_candidates(self, round: VotingRound) -> list[int]:
+        # Prefetched in shortlist order by the view: no query per round.
+        return [candidate.item_id for candidate in round.candidates.all()]
+
+
+class ProductRoundsView(generics.ListAPIView):
+    """The product's voting rounds, newest first. Any member of the organisation may read
+    them, as on the rounds page."""
+
+    serializer_class = RoundSerializer
+
+    def get_queryset(self) -> QuerySet[VotingRound]:
+        if getattr(self, "swagger_fake_view", False):  # schema generation: no user
+            return VotingRound.objects.none()
+        product = product_for_user(self.request.user, self.kwargs["pk"])
+        return VotingRound.objects.filter(product=product).prefetch_related(
+            Prefetch(
+                "candidates",
+                queryset=RoundCandidate.objects.order_by("position").only(
+                    "round_id", "item_id", "position"
+                ),
+            )
+        )
+
+    @extend_schema(responses={200: RoundSerializer(many=True), 404: PRODUCT_NOT_FOUND})
+    def get(self, request: Request, *args, **kwargs) -> Response:
+        return super().get(request, *args, **kwargs)
+
+
+class TurnoutSerializer(serializers.Serializer):
+    name = serializers.CharField(read_only=True)
+    voted = serializers.IntegerField(read_only=True)
+    eligible = serializers.IntegerField(read_only=True)
+    voice_weight = serializers.FloatField(
+        read_only=True, allow_null=True, help_text="Null when the round does not weight cohorts."
+    )
+
+
+class RoundResultSerializer(serializers.Serializer):
+    """The result as the results page shows it: live while the round is open, frozen once
+    it has closed. Cohort keys are cohort ids, or "none" for voters in no cohort."""
+
+    round = serializers.IntegerField(read_only=True)
+    closed = serializers.BooleanField(
+        read_only=True, help_text="True once the round has closed and its result is frozen."
+    )
+    method = serializers.CharField(read_only=True)
+    candidates = serializers.ListField(
+        child=serializers.IntegerField(),
+        read_only=True,
+        help_text="Item ids in shortlist order: the rows and columns of pairwise.",
+    )
+    ranking = serializers.ListField(
+        child=serializers.ListField(child=serializers.IntegerField()),
+        read_only=True,
+        help_text="The consensus order as tiers of item ids, best first; a tier is a tie.",
+    )
+    scores = serializers.DictField(
+        child=serializers.FloatField(),
+        read_only=True,
+        help_text="Each item's score under the method, keyed by item id (empty for some).",
+    )
+    pairwise = serializers.ListField(
+        child=serializers.ListField(child=serializers.FloatField()),
+        read_only=True,
+        help_text="pairwise[i][j]: weighted voters preferring candidates[i] to candidates[j].",
+    )
+    by_cohort = serializers.DictField(
+        child=serializers.ListField(child=serializers.ListField(child=serializers.IntegerField())),
+        read_only=True,
+        help_text="Each cohort's own consensus (tiers of item ids), keyed by cohort.",
+    )
+    turnout = serializers.DictField(child=TurnoutSerializer(), read_only=True)
+    ballots = serializers.IntegerField(read_only=True, help_text="Number of ballots cast.")
+    voter_agreement = serializers.FloatField(
+        read_only=True,
+        allow_null=True,
+        help_text="Mean Kendall's tau between voters' orders; null with fewer than two.",
+    )
+    vote_vs_score = serializers.FloatField(
+        read_only=True,
+        allow_null=True,
+        help_text="Kendall's tau between the consensus and the score order; null without ballots.",
+    )
+    score_order = serializers.ListField(
+        child=serializers.IntegerField(), read_only=True, help_text="Item ids in score order."
+    )
+
+
+class RoundResultView(APIView):
+    @extend_schema(
+        responses={200: RoundResultSerializer, 404: ROUND_NOT_FOUND},
+        description="The round's live result while it is open, its frozen result once it has "
+        "closed. Any member of the organisation may read it, as on the results page.",
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        round = _round_for_user(request.user, pk)
+        outcome = results.round_result(round)
+        data = {**outcome, "round": round.pk, "closed": round.closed_at is not None}
+        return Response(RoundResultSerializer(data).data)
+
+
+class BallotSerializer(serializers.ModelSerializer):
+    round = serializers.IntegerField(source="round_id", read_only=True)
+    cohort = serializers.IntegerField(
+        source="cohort_id",
+        read_only=True,
+        allow_null=True,
+        help_text="The cohort the voter spoke for when voting.",
+    )
+    ranking = serializers.ListField(
+        child=serializers.ListField(child=serializers.IntegerField()),
+        read_only=True,
+        help_text="Ranked methods: tiers of item ids, best first.",
+    )
+    points = serializers.DictField(
+        child=serializers.IntegerField(),
+        read_only=True,
+        help_text="Dot voting: dots per item id.",
+    )
+
+    class Meta:
+        model = Ballot
+        fields = ["round", "cohort", "ranking", "points", "submitted_at", "updated_at", "revisions"]
+        read_only_fields = fields
+
+
+class BallotInputSerializer(serializers.Serializer):
+    """A ranking for the ranked methods, or points for dot voting. The voter is always the
+    signed-in user: any other field (a "voter" among them) is ignored."""
+
+    # Context: ``method``, the round's voting method.
+    ranking = serializers.ListField(
+        child=serializers.ListField(child=serializers.IntegerField()),
+        required=False,
+        help_text="Ranked methods: tiers of item ids, best first, e.g. [[12], [7, 9]] (7 and "
+        "9 tie second). Items left out tie below every ranked one.",
+    )
+    points = serializers.DictField(
+        child=serializers.IntegerField(min_value=0),
+        required=False,
+        help_text='Dot voting: dots per item id, e.g. {"12": 3, "7": 1}, within the budget.',
+    )
+
+    def validate(self, attrs: dict) -> dict:
+        if self.context["method"] == VotingMethod.DOTS:
+            if "points" not in attrs:
+                raise serializers.ValidationError(
+                    {"points": "This round is dot voting: send points per item id."}
+                )
+            return {"points": attrs["points"]}
+        if "ranking" not in attrs:
+            raise serializers.ValidationError(
+                {"ranking": "This round takes a ranking: send tiers of item ids, best first."}
+            )
+        return {"ranking": attrs["ranking"]}
+
+
+class RoundBallotView(APIView):
+    parser_classes = [JSONParser]
+
+    @extend_schema(
+        responses={
+            200: BallotSerializer,
+            403: OpenApiResponse(description=NOT_A_VOTER),
+            404: OpenApiResponse(description="No such round, or you have not voted in it."),
+        },
+        description="Your own ballot in the round.",
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        round = _round_for_user(request.user, pk)
+        _require_voter(request.user, round)
+        ballot = Ballot.objects.filter(round=round, voter=request.user).first()
+        if ballot is None:
+            raise NotFound("You have not voted in this round.")
+        return Response(BallotSerializer(ballot).data)
+
+    @extend_schema(
+        request=BallotInputSerializer,
+        responses={
+            200: BallotSerializer,
+            201: BallotSerializer,
+            400: OpenApiResponse(
+                description="The ballot was refused (round closed or not open yet, unknown "
+                "item, over the dot budget...); nothing saved."
+            ),
+            403: OpenApiResponse(description=NOT_A_VOTER),
+            404: ROUND_NOT_FOUND,
+        },
+        description="Cast your ballot (201) or replace it (200) while the round is open.",
+    )
+    def put(self, request: Request, pk: int) -> Response:
+        round = _round_for_user(request.user, pk)
+        _require_voter(request.user, round)
+        serializer = BallotInputSerializer(data=request.data, context={"method": round.method})
+        serializer.is_valid(raise_exception=True)
+        try:
+            ballot = services.ballot_submit(
+                round=round, voter=request.user, **serializer.validated_data
+            )
+        except services.BallotRefused as refused:
+            return Response({"detail": str(refused)}, status=status.HTTP_400_BAD_REQUEST)
+        created = ballot.revisions == 1
+        return Response(
+            BallotSerializer(ballot).data,
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
