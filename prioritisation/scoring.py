@@ -14,7 +14,8 @@ as improvements (hours saved, not hours taken), so a bigger number is always bet
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from typing import NamedTuple
 
 import numpy as np
@@ -142,6 +143,10 @@ class BenefitScores:
     (before the haircut) so a page can say where an item's benefit comes from; each
     sums to ``raw_benefit`` up to rounding. ``metric_scale`` is the divisor used to
     normalise each metric (0 when the metric has no estimates).
+
+    Ranking never needs ``by_metric``, so it is worked out on first use (then kept) from
+    the estimate arrays the scores were computed from, which are kept by reference:
+    change those arrays in place and a ``by_metric`` not yet read will follow the change.
     """
 
     raw_benefit: NDArray[np.float64]
@@ -151,10 +156,16 @@ class BenefitScores:
     effort: NDArray[np.float64]
     adjusted_effort: NDArray[np.float64]
     by_cohort: NDArray[np.floating]
-    by_metric: NDArray[np.floating]
     needs_estimates: NDArray[np.bool_]
     metric_scale: NDArray[np.float64]
     benefit_factor: NDArray[np.float64]
+    # (values, confidence, weight) as ``_contributions`` took them, for ``by_metric``.
+    _terms: tuple[NDArray, NDArray, NDArray] = field(repr=False)
+
+    @cached_property
+    def by_metric(self) -> NDArray[np.floating]:
+        """Raw benefit per metric, [item, metric]; computed on first use."""
+        return _metric_sums(*self._terms).T
 
     def cohort_scores(self) -> NDArray[np.float64]:
         """Adjusted score as if only one cohort counted, [item, cohort].
@@ -176,8 +187,8 @@ def _item_last(a: ArrayLike, dtype: np.dtype, name: str) -> NDArray:
 _CHUNK = 16384  # items per block: a block's products stay in cache while they are summed
 
 
-def _contributions(v: NDArray, c: NDArray, weight: NDArray) -> tuple[NDArray, NDArray, tuple]:
-    """Sum ``v × c × weight`` ([cohort, metric, item]) over metrics and over cohorts.
+def _contributions(v: NDArray, c: NDArray, weight: NDArray) -> tuple[NDArray, tuple]:
+    """Sum ``v × c × weight`` ([cohort, metric, item]) over metrics, [cohort, item].
 
     Also returns the (lowest, highest) confidence, checked here so that no extra pass is
     needed. Works through the items in blocks so the products never make a round trip
@@ -187,7 +198,6 @@ def _contributions(v: NDArray, c: NDArray, weight: NDArray) -> tuple[NDArray, ND
     """
     n_cohorts, n_metrics, n_items = v.shape
     by_cohort = np.zeros((n_cohorts, n_items), v.dtype)
-    by_metric = np.zeros((n_metrics, n_items), v.dtype)
     product = np.empty((n_cohorts, n_metrics, min(n_items, _CHUNK)), v.dtype)
     low, high = [0.0], [0.0]
     for start in range(0, n_items, _CHUNK):
@@ -195,14 +205,30 @@ def _contributions(v: NDArray, c: NDArray, weight: NDArray) -> tuple[NDArray, ND
         c_part = c[:, :, part]
         p = np.multiply(v[:, :, part], c_part, out=product[:, :, : c_part.shape[2]])
         p *= weight
-        cohort_part, metric_part = by_cohort[:, part], by_metric[:, part]
+        cohort_part = by_cohort[:, part]
         for m in range(n_metrics):
             cohort_part += p[:, m]
-        for k in range(n_cohorts):
-            metric_part += p[k]
         low.append(c_part.min(initial=0))
         high.append(c_part.max(initial=0))
-    return by_cohort, by_metric, (np.min(low), np.max(high))
+    return by_cohort, (np.min(low), np.max(high))
+
+
+def _metric_sums(v: NDArray, c: NDArray, weight: NDArray) -> NDArray:
+    """Sum ``v × c × weight`` ([cohort, metric, item]) over cohorts, [metric, item].
+
+    The same products as ``_contributions``, added in a fixed order (cohort 0 first).
+    """
+    n_cohorts, n_metrics, n_items = v.shape
+    by_metric = np.zeros((n_metrics, n_items), v.dtype)
+    product = np.empty((n_metrics, min(n_items, _CHUNK)), v.dtype)
+    for start in range(0, n_items, _CHUNK):
+        part = slice(start, start + _CHUNK)
+        metric_part = by_metric[:, part]
+        for k in range(n_cohorts):
+            p = np.multiply(v[k, :, part], c[k, :, part], out=product[:, : metric_part.shape[1]])
+            p *= weight[k]
+            metric_part += p
+    return by_metric
 
 
 def _metric_scale(v: NDArray, c: NDArray) -> NDArray:
@@ -282,7 +308,7 @@ def benefit_per_effort(
     with np.errstate(divide="ignore", invalid="ignore"):
         per_metric = np.where(scale > 0, metric_weight / scale, 0.0)
     weight = (cohort_weight[:, None] * per_metric[None, :]).astype(dtype)[:, :, None]
-    by_cohort, by_metric, (low, high) = _contributions(v, c, weight)
+    by_cohort, (low, high) = _contributions(v, c, weight)
     if not (low >= 0 and high <= 1):
         raise ValueError("confidence must be between 0 and 1 (0 = no estimate)")
     raw_benefit = by_cohort.sum(axis=0).astype(np.float64)
@@ -303,10 +329,10 @@ def benefit_per_effort(
         effort=effort,
         adjusted_effort=adjusted_effort,
         by_cohort=by_cohort.T,
-        by_metric=by_metric.T,
         needs_estimates=needs_estimates,
         metric_scale=scale.astype(np.float64),
         benefit_factor=benefit_factor,
+        _terms=(v, c, weight),
     )
 
 

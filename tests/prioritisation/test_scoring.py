@@ -306,6 +306,26 @@ def test_identical_items_score_identically_wherever_they_sit(dtype, n_metrics, n
     assert (scores.by_metric[copies] == scores.by_metric[0]).all()
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_by_metric_is_worked_out_on_first_use_exactly_as_the_eager_sum(dtype):
+    values, confidence, cohort_weight, metric_weight, effort = _random_product(
+        5, scoring._CHUNK + 1001
+    )
+    values, confidence = values.astype(dtype), confidence.astype(dtype)
+    scores = benefit_per_effort(values, confidence, cohort_weight, metric_weight, effort)
+    assert "by_metric" not in vars(scores)  # scoring and ranking never compute it
+    # The eager definition: v × c × weight for every cell, added over the cohorts in order.
+    weight = (cohort_weight[:, None] * (metric_weight / scores.metric_scale)).astype(dtype)
+    cells = values * confidence * weight
+    expected = np.zeros((values.shape[0], values.shape[2]), dtype)
+    for k in range(values.shape[1]):
+        expected += cells[:, k]
+    by_metric = scores.by_metric
+    assert by_metric.dtype == dtype
+    np.testing.assert_array_equal(by_metric, expected)
+    assert scores.by_metric is by_metric  # kept, not recomputed
+
+
 # --------------------------------------------------------------------- ranking
 
 
