@@ -338,3 +338,18 @@ def test_a_finished_session_takes_no_signatures(session, amigos, done_item):
     url = reverse("backlog:go_live_sign", args=[session.pk, done_item.pk])
     assert sponsor.post(url, {"role": ProductRoleKind.SPONSOR}).status_code == 403
     assert not GoLiveSignature.objects.exists()
+
+
+def test_only_the_leads_confirm_next_up_and_record_decisions(
+    session, make_member, product, outsider_client
+):
+    viewer = client_for(make_member(product=product, roles=[ProductRoleKind.VIEWER]))
+    confirm = reverse("backlog:next_up_confirm", args=[session.pk])
+    decide = reverse("backlog:decision_add", args=[session.pk])
+    data = {"kind": "decision", "text": "Ship it"}
+    assert viewer.post(confirm).status_code == 403
+    assert viewer.post(decide, data).status_code == 403
+    assert outsider_client.post(confirm).status_code == 404
+    assert outsider_client.post(decide, data).status_code == 404
+    session.refresh_from_db()
+    assert session.next_up_confirmed_at is None and not session.decisions.exists()
