@@ -12,7 +12,6 @@ from django.db.models import QuerySet
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, serializers, status
-from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.pagination import LimitOffsetPagination
 from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
@@ -30,9 +29,15 @@ from backlog.models import (
     Product,
     ShowAndTell,
 )
-from backlog.permissions import item_for_user, organisation_or_404, product_for_user
+from backlog.permissions import (
+    item_for_user,
+    organisation_or_404,
+    product_for_user,
+    product_people_roles,
+    session_for_user,
+)
 from backlog.showandtell import DONE_LIMIT, GO_LIVE_LIMIT, session_sections
-from customers.selectors import cohort_list, membership_for_user
+from customers.selectors import cohort_list
 from prioritisation.api import ScoreSummarySerializer
 
 EFFORT_MESSAGE = "Effort must be more than 0 points, or left empty."
@@ -309,27 +314,6 @@ class ItemDetailView(generics.GenericAPIView):
 SESSION_FORBIDDEN = OpenApiResponse(
     description="Only the product's people (any role on it) or an organisation admin."
 )
-SESSION_PEOPLE_ONLY = "Only the product's people can see its show-and-tells."
-
-
-def _require_people(user, product: Product) -> None:
-    """As the show-and-tell pages: the product's people (any role on it) or an organisation
-    admin; anyone else in the organisation gets 403."""
-    roles = selectors.product_roles_for_user(product=product, user=user)
-    if not roles and not membership_for_user(user).is_admin:
-        raise PermissionDenied(SESSION_PEOPLE_ONLY)
-
-
-def _session_for_user(user, pk: int) -> ShowAndTell:
-    session = (
-        ShowAndTell.objects.select_related("product", "product__organisation")
-        .filter(pk=pk, product__organisation=organisation_or_404(user))
-        .first()
-    )
-    if session is None:
-        raise NotFound("No such show-and-tell.")
-    _require_people(user, session.product)
-    return session
 
 
 class SessionSerializer(serializers.ModelSerializer):
@@ -348,7 +332,7 @@ class ProductSessionsView(generics.ListAPIView):
         if getattr(self, "swagger_fake_view", False):  # schema generation: no user
             return ShowAndTell.objects.none()
         product = product_for_user(self.request.user, self.kwargs["pk"])
-        _require_people(self.request.user, product)
+        product_people_roles(self.request.user, product)
         return ShowAndTell.objects.filter(product=product).order_by("-date", "-pk")
 
     @extend_schema(
@@ -549,5 +533,5 @@ class SessionDetailView(APIView):
         }
     )
     def get(self, request: Request, pk: int) -> Response:
-        session = _session_for_user(request.user, pk)
+        session, _roles = session_for_user(request.user, pk)
         return Response(SessionDetailSerializer(_session_detail(session, request.user)).data)

@@ -7,7 +7,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
 from backlog import selectors
-from backlog.models import ITEM_EDITOR_ROLES, BacklogItem, Product, ProductRoleKind
+from backlog.models import ITEM_EDITOR_ROLES, BacklogItem, Product, ProductRoleKind, ShowAndTell
 from customers.models import Organisation
 from customers.selectors import membership_for_user
 
@@ -66,3 +66,25 @@ def item_for_user(
     if reorder and not can_reorder(user, item.product):
         raise PermissionDenied("Only the product owner can change the order of the backlog.")
     return item
+
+
+def product_people_roles(user: AbstractBaseUser, product: Product) -> frozenset[str]:
+    """The user's roles on the product, if they are its people (any role on it) or an
+    organisation admin; anyone else in the organisation gets 403 (show-and-tell pages)."""
+    roles = selectors.product_roles_for_user(product=product, user=user)
+    if not roles and not membership_for_user(user).is_admin:
+        raise PermissionDenied("Only the product's people can see its show-and-tells.")
+    return roles
+
+
+def session_for_user(user: AbstractBaseUser, pk: int) -> tuple[ShowAndTell, frozenset[str]]:
+    """A show-and-tell of the user's organisation (else 404) that they may see (else 403),
+    with their roles on its product."""
+    session = (
+        ShowAndTell.objects.select_related("product", "product__organisation")
+        .filter(pk=pk, product__organisation=organisation_or_404(user))
+        .first()
+    )
+    if session is None:
+        raise Http404("No such show-and-tell.")
+    return session, product_people_roles(user, session.product)

@@ -9,18 +9,16 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Prefetch, QuerySet
-from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import generics, serializers, status
-from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework.exceptions import NotFound
 from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from backlog.models import BacklogItem, ProductRoleKind
+from backlog.models import BacklogItem
 from backlog.permissions import item_for_user, organisation_or_404, product_for_user
-from backlog.selectors import product_roles_for_user
 from customers.selectors import cohort_list
 from prioritisation import results, selectors, services
 from prioritisation.models import (
@@ -33,6 +31,7 @@ from prioritisation.models import (
     VotingMethod,
     VotingRound,
 )
+from prioritisation.permissions import require_voter, round_for_user
 
 NOT_FOUND = OpenApiResponse(description="No such item in your organisation.")
 
@@ -257,28 +256,6 @@ PRODUCT_NOT_FOUND = OpenApiResponse(description="No such product in your organis
 NOT_A_VOTER = "Only the product's business voters can vote in this round."
 
 
-def _round_for_user(user, pk: int) -> VotingRound:
-    """The round if it belongs to the user's organisation (else 404), as the pages load it:
-    a round past its closing time that the scheduler has not closed yet is closed (and its
-    result frozen) on this first look. Idempotent."""
-    round = (
-        VotingRound.objects.select_related("product", "product__organisation")
-        .filter(pk=pk, product__organisation=organisation_or_404(user))
-        .first()
-    )
-    if round is None:
-        raise NotFound("No such voting round.")
-    if round.closed_at is None and timezone.now() >= round.closes_at:
-        round = services.round_close(round_id=round.pk)
-    return round
-
-
-def _require_voter(user, round: VotingRound) -> None:
-    roles = product_roles_for_user(product=round.product, user=user)
-    if ProductRoleKind.BUSINESS_VOTER not in roles:
-        raise PermissionDenied(NOT_A_VOTER)
-
-
 class RoundSerializer(serializers.ModelSerializer):
     closed_at = serializers.DateTimeField(
         read_only=True,
@@ -401,7 +378,7 @@ class RoundResultView(APIView):
         "closed. Any member of the organisation may read it, as on the results page.",
     )
     def get(self, request: Request, pk: int) -> Response:
-        round = _round_for_user(request.user, pk)
+        round = round_for_user(request.user, pk)
         outcome = results.round_result(round)
         data = {**outcome, "round": round.pk, "closed": round.closed_at is not None}
         return Response(RoundResultSerializer(data).data)
@@ -475,8 +452,8 @@ class RoundBallotView(APIView):
         description="Your own ballot in the round.",
     )
     def get(self, request: Request, pk: int) -> Response:
-        round = _round_for_user(request.user, pk)
-        _require_voter(request.user, round)
+        round = round_for_user(request.user, pk)
+        require_voter(request.user, round)
         ballot = Ballot.objects.filter(round=round, voter=request.user).first()
         if ballot is None:
             raise NotFound("You have not voted in this round.")
@@ -497,8 +474,8 @@ class RoundBallotView(APIView):
         description="Cast your ballot (201) or replace it (200) while the round is open.",
     )
     def put(self, request: Request, pk: int) -> Response:
-        round = _round_for_user(request.user, pk)
-        _require_voter(request.user, round)
+        round = round_for_user(request.user, pk)
+        require_voter(request.user, round)
         serializer = BallotInputSerializer(data=request.data, context={"method": round.method})
         serializer.is_valid(raise_exception=True)
         try:

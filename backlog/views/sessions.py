@@ -12,38 +12,16 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from backlog.models import GO_LIVE_ROLES, BacklogItem, ProductRoleKind, ShowAndTell
-from backlog.permissions import organisation_or_404, product_for_user
-from backlog.selectors import product_roles_for_user
+from backlog.permissions import product_for_user, product_people_roles, session_for_user
 from backlog.services import sessions as services
 from backlog.showandtell import SECTION_TITLES, SECTIONS, next_up, session_sections
-from customers.selectors import membership_for_user
-
-
-def _require_people(request: HttpRequest, product) -> frozenset[str]:
-    """Only the product's people (any role on it) or an organisation admin; else 403."""
-    roles = product_roles_for_user(product=product, user=request.user)
-    if not roles and not membership_for_user(request.user).is_admin:
-        raise PermissionDenied("Only the product's people can see its show-and-tells.")
-    return roles
-
-
-def _session_for_user(request: HttpRequest, pk: int) -> tuple[ShowAndTell, frozenset[str]]:
-    organisation = organisation_or_404(request.user)
-    session = (
-        ShowAndTell.objects.select_related("product", "product__organisation")
-        .filter(pk=pk, product__organisation=organisation)
-        .first()
-    )
-    if session is None:
-        raise Http404("No such show-and-tell.")
-    return session, _require_people(request, session.product)
 
 
 @login_required
 @require_GET
 def session_list(request: HttpRequest, pk: int) -> HttpResponse:
     product = product_for_user(request.user, pk)
-    roles = _require_people(request, product)
+    roles = product_people_roles(request.user, product)
     history = ShowAndTell.objects.filter(product=product).prefetch_related("decisions")
     return render(
         request,
@@ -61,7 +39,7 @@ def session_list(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def session_start(request: HttpRequest, pk: int) -> HttpResponse:
     product = product_for_user(request.user, pk)
-    roles = _require_people(request, product)
+    roles = product_people_roles(request.user, product)
     if ProductRoleKind.DELIVERY_LEAD not in roles:
         raise PermissionDenied("Only the delivery lead starts a show-and-tell.")
     session, _ = services.session_for_week(
@@ -87,7 +65,7 @@ def _context(request: HttpRequest, session: ShowAndTell, roles: frozenset[str]) 
 @login_required
 @require_GET
 def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    session, roles = _session_for_user(request, pk)
+    session, roles = session_for_user(request.user, pk)
     context = _context(request, session, roles)
     section = request.GET.get("section")
     if request.htmx and section in SECTIONS:
@@ -99,7 +77,7 @@ def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 def session_present(request: HttpRequest, pk: int) -> HttpResponse:
     """Presenter mode: one section per screen, large type; ← and → (or the links) page."""
-    session, roles = _session_for_user(request, pk)
+    session, roles = session_for_user(request.user, pk)
     try:
         step = min(max(int(request.GET.get("step", "1")), 1), len(SECTIONS))
     except ValueError:
@@ -120,7 +98,7 @@ def _back(request: HttpRequest, session: ShowAndTell, section: str) -> HttpRespo
     """After an action: the refreshed section for htmx, else back to where the person was."""
     if request.htmx:
         session.refresh_from_db()
-        context = _context(request, session, _require_people(request, session.product))
+        context = _context(request, session, product_people_roles(request.user, session.product))
         return render(request, f"backlog/session_detail.html#section-{section}", context)
     target = request.POST.get("next", "")
     if target.startswith("/") and not target.startswith("//"):
@@ -131,7 +109,7 @@ def _back(request: HttpRequest, session: ShowAndTell, section: str) -> HttpRespo
 @login_required
 @require_POST
 def next_up_confirm(request: HttpRequest, pk: int) -> HttpResponse:
-    session, roles = _session_for_user(request, pk)
+    session, roles = session_for_user(request.user, pk)
     if not roles & {r.value for r in GO_LIVE_ROLES}:
         raise PermissionDenied("Only the four go-live roles confirm what is next.")
     rows = [row.as_frozen() | {"disagreement": row.disagreement} for row in next_up(session)[0]]
@@ -146,7 +124,7 @@ def next_up_confirm(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def decision_add(request: HttpRequest, pk: int) -> HttpResponse:
-    session, roles = _session_for_user(request, pk)
+    session, roles = session_for_user(request.user, pk)
     if not roles & ({r.value for r in GO_LIVE_ROLES} | {ProductRoleKind.PRODUCT_OWNER}):
         raise PermissionDenied("Only the session's leads record decisions.")
     people = {
@@ -193,7 +171,7 @@ def _item_in_session(session: ShowAndTell, item_pk: int) -> BacklogItem:
 def go_live_sign(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
     """The signer is the signed-in user; the form only says which of their roles they sign
     for, and the service checks they hold it."""
-    session, _roles = _session_for_user(request, pk)
+    session, _roles = session_for_user(request.user, pk)
     _refuse_if_finished(session)
     item = _item_in_session(session, item_pk)
     role = request.POST.get("role", "")
@@ -211,7 +189,7 @@ def go_live_sign(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def go_live_withdraw(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
-    session, _roles = _session_for_user(request, pk)
+    session, _roles = session_for_user(request.user, pk)
     _refuse_if_finished(session)
     item = _item_in_session(session, item_pk)
     try:
@@ -226,7 +204,7 @@ def go_live_withdraw(request: HttpRequest, pk: int, item_pk: int) -> HttpRespons
 @login_required
 @require_POST
 def session_finish(request: HttpRequest, pk: int) -> HttpResponse:
-    session, roles = _session_for_user(request, pk)
+    session, roles = session_for_user(request.user, pk)
     if ProductRoleKind.DELIVERY_LEAD not in roles:
         raise PermissionDenied("Only the delivery lead ends the session.")
     services.session_finish(session=session, actor=request.user)

@@ -6,36 +6,20 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 
 from backlog.models import BacklogItem, ProductRoleKind
-from backlog.permissions import can_reorder, organisation_or_404, product_for_user
+from backlog.permissions import can_reorder, product_for_user
 from backlog.selectors import product_roles_for_user
 from customers.models import Cohort
 from prioritisation import results, services
 from prioritisation.forms_rounds import RoundForm, parse_points, parse_ranking
 from prioritisation.models import Ballot, VotingMethod, VotingRound
-
-
-def _round_for_user(request: HttpRequest, pk: int) -> VotingRound:
-    """The round if it belongs to the user's organisation (else 404)."""
-    organisation = organisation_or_404(request.user)
-    round = (
-        VotingRound.objects.select_related("product", "product__organisation")
-        .filter(pk=pk, product__organisation=organisation)
-        .first()
-    )
-    if round is None:
-        raise Http404("No such voting round.")
-    if round.closed_at is None and timezone.now() >= round.closes_at:
-        # The beat task closes rounds on time; without a scheduler (the embedded default)
-        # the first look after closing time freezes the result instead. Idempotent.
-        round = services.round_close(round_id=round.pk)
-    return round
+from prioritisation.permissions import require_voter, round_for_user
 
 
 def _require_owner(request: HttpRequest, round: VotingRound) -> None:
@@ -93,10 +77,8 @@ def _shortlist(round: VotingRound) -> list[BacklogItem]:
 def ballot(request: HttpRequest, pk: int) -> HttpResponse:
     """The voter's ballot: rank the shortlist (drag, keyboard or position numbers), or spend
     dots. Unranked items tie below every ranked one; equal positions tie."""
-    round = _round_for_user(request, pk)
-    roles = product_roles_for_user(product=round.product, user=request.user)
-    if ProductRoleKind.BUSINESS_VOTER not in roles:
-        raise PermissionDenied("Only the product's business voters can vote in this round.")
+    round = round_for_user(request.user, pk)
+    require_voter(request.user, round)
     shortlist = _shortlist(round)
     candidates = [item.pk for item in shortlist]
     current = Ballot.objects.filter(round=round, voter=request.user).first()
@@ -214,7 +196,7 @@ def round_alpha(value: float, peak: float) -> str:
 @require_GET
 @vary_on_headers("HX-Request")
 def round_results(request: HttpRequest, pk: int) -> HttpResponse:
-    round = _round_for_user(request, pk)
+    round = round_for_user(request.user, pk)
     context = _results_context(request, round)
     if request.htmx:
         return render(request, "prioritisation/round_results.html#live", context)
@@ -224,7 +206,7 @@ def round_results(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def round_adopt(request: HttpRequest, pk: int) -> HttpResponse:
-    round = _round_for_user(request, pk)
+    round = round_for_user(request.user, pk)
     _require_owner(request, round)
     try:
         services.round_adopt(round=round, actor=request.user)
@@ -241,7 +223,7 @@ def round_adopt(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def round_keep(request: HttpRequest, pk: int) -> HttpResponse:
-    round = _round_for_user(request, pk)
+    round = round_for_user(request.user, pk)
     _require_owner(request, round)
     try:
         services.round_keep(round=round, actor=request.user, reason=request.POST.get("reason", ""))
