@@ -136,6 +136,12 @@ def decision_add(
     return decision
 
 
+def _refuse_if_finished(session: ShowAndTell | None) -> None:
+    """A finished session is a read-only record: no signing or withdrawing through it."""
+    if session is not None and session.finished_at is not None:
+        raise PermissionDenied("This session is finished: it is a read-only record.")
+
+
 def _holds(user: AbstractBaseUser, product_id: int, role: str) -> bool:
     return ProductRole.objects.filter(product_id=product_id, user=user, role=role).exists()
 
@@ -149,6 +155,7 @@ def go_live_sign(
     item row is locked, so four signatures arriving at the same moment take turns and the
     last of them, whichever it is, makes the item live exactly once.
     """
+    _refuse_if_finished(session)
     if role not in GO_LIVE_ROLES:
         raise ValidationError(
             "Only the sponsor, business analyst, lead engineer and delivery lead sign."
@@ -189,8 +196,15 @@ def go_live_sign(
     return True
 
 
-def go_live_withdraw(*, item: BacklogItem, signer: AbstractBaseUser, role: str) -> None:
+def go_live_withdraw(
+    *,
+    item: BacklogItem,
+    signer: AbstractBaseUser,
+    role: str,
+    session: ShowAndTell | None = None,
+) -> None:
     """Withdraw one's own signature, which is possible until the last signature is in."""
+    _refuse_if_finished(session)
     with transaction.atomic():
         locked = BacklogItem.objects.select_for_update().get(pk=item.pk)
         if locked.status == ItemStatus.LIVE:

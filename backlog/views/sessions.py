@@ -9,6 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from backlog.models import GO_LIVE_ROLES, BacklogItem, ProductRoleKind, ShowAndTell
@@ -101,7 +102,9 @@ def _back(request: HttpRequest, session: ShowAndTell, section: str) -> HttpRespo
         context = _context(request, session, product_people_roles(request.user, session.product))
         return render(request, f"backlog/session_detail.html#section-{section}", context)
     target = request.POST.get("next", "")
-    if target.startswith("/") and not target.startswith("//"):
+    if url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
         return redirect(target)
     return redirect("backlog:session_detail", pk=session.pk)
 
@@ -154,11 +157,6 @@ def _int(value) -> int | None:
         return None
 
 
-def _refuse_if_finished(session: ShowAndTell) -> None:
-    if session.finished_at is not None:
-        raise PermissionDenied("This session is finished: it is a read-only record.")
-
-
 def _item_in_session(session: ShowAndTell, item_pk: int) -> BacklogItem:
     item = BacklogItem.objects.filter(pk=item_pk, product=session.product).first()
     if item is None:
@@ -172,7 +170,6 @@ def go_live_sign(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
     """The signer is the signed-in user; the form only says which of their roles they sign
     for, and the service checks they hold it."""
     session, _roles = session_for_user(request.user, pk)
-    _refuse_if_finished(session)
     item = _item_in_session(session, item_pk)
     role = request.POST.get("role", "")
     try:
@@ -190,10 +187,11 @@ def go_live_sign(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
 @require_POST
 def go_live_withdraw(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
     session, _roles = session_for_user(request.user, pk)
-    _refuse_if_finished(session)
     item = _item_in_session(session, item_pk)
     try:
-        services.go_live_withdraw(item=item, signer=request.user, role=request.POST.get("role", ""))
+        services.go_live_withdraw(
+            item=item, signer=request.user, role=request.POST.get("role", ""), session=session
+        )
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:

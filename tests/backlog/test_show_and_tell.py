@@ -353,3 +353,27 @@ def test_only_the_leads_confirm_next_up_and_record_decisions(
     assert outsider_client.post(decide, data).status_code == 404
     session.refresh_from_db()
     assert session.next_up_confirmed_at is None and not session.decisions.exists()
+
+
+def test_a_finished_session_refuses_signatures_whoever_calls(session, amigos, done_item):
+    sessions.session_finish(session=session, actor=amigos[ProductRoleKind.DELIVERY_LEAD])
+    sponsor = amigos[ProductRoleKind.SPONSOR]
+    with pytest.raises(PermissionDenied, match="read-only"):
+        sessions.go_live_sign(
+            item=done_item, signer=sponsor, role=ProductRoleKind.SPONSOR, session=session
+        )
+    with pytest.raises(PermissionDenied, match="read-only"):
+        sessions.go_live_withdraw(
+            item=done_item, signer=sponsor, role=ProductRoleKind.SPONSOR, session=session
+        )
+
+
+@pytest.mark.parametrize("target", ["//evil.example/", "/\\evil.example/", "https://evil.example/"])
+def test_after_an_action_the_page_never_redirects_off_site(session, amigos, target):
+    lead = client_for(amigos[ProductRoleKind.DELIVERY_LEAD])
+    response = lead.post(
+        reverse("backlog:decision_add", args=[session.pk]),
+        {"kind": "decision", "text": "Go", "next": target},
+    )
+    assert response.status_code == 302
+    assert response.url == reverse("backlog:session_detail", args=[session.pk])
