@@ -478,7 +478,7 @@ def _benefit_table(table) -> dict:
 
 def _session_detail(session: ShowAndTell, user) -> dict:
     """The session page's sections as plain data (a fixed number of queries)."""
-    sections = session_sections(session, user=user)
+    sections = session_sections(session)
     return {
         "id": session.pk,
         "product": session.product_id,
@@ -491,8 +491,7 @@ def _session_detail(session: ShowAndTell, user) -> dict:
         "done_effort": sections["done_effort"],
         "week_benefit": _benefit_table(sections["week_benefit"]),
         "quarter_benefit": _benefit_table(sections["quarter_benefit"]),
-        # Frozen rows come from the session's JSON; older ones may lack a disagreement.
-        "next_up": [{"disagreement": "", **row} for row in sections["next_up"]],
+        "next_up": sections["next_up"],
         "next_up_frozen": sections["next_up_frozen"],
         "go_live": [
             {

@@ -21,7 +21,6 @@ from backlog.models import (
     ItemEvent,
     ItemEventKind,
     ItemStatus,
-    ProductRoleKind,
     ShowAndTell,
 )
 from prioritisation.models import BenefitEstimate, VotingRound
@@ -204,6 +203,7 @@ class NextRow:
             "score": self.score,
             "score_rank": self.score_rank,
             "vote_rank": self.vote_rank,
+            "disagreement": self.disagreement,
         }
 
 
@@ -292,31 +292,42 @@ def decisions(session: ShowAndTell) -> list[Decision]:
     )
 
 
-def session_sections(session: ShowAndTell, *, user=None) -> dict:
-    """Every section's data: what the session page, presenter mode and digest show."""
-    span = window(session)
-    done, done_count, done_effort = done_this_week(session, span)
-    go_live, go_live_waiting = go_live_queue(session)
-    week_benefit, quarter_benefit = benefit_landed(session, span)
+def _next_up_section(session: ShowAndTell) -> dict:
     if session.next_up_confirmed_at:
-        upcoming, used, frozen = session.next_up, None, True
-    else:
-        rows, used = next_up(session)
-        upcoming, frozen = [r.as_frozen() | {"disagreement": r.disagreement} for r in rows], False
+        # Frozen rows are stored JSON; rows frozen before disagreements were recorded lack one.
+        rows = [{"disagreement": "", **row} for row in session.next_up]
+        return {"next_up": rows, "next_up_effort": None, "next_up_frozen": True}
+    rows, used = next_up(session)
     return {
-        "window": span,
-        "done": done,
-        "done_count": done_count,
-        "done_effort": done_effort,
-        "week_benefit": week_benefit,
-        "quarter_benefit": quarter_benefit,
-        "next_up": upcoming,
+        "next_up": [row.as_frozen() for row in rows],
         "next_up_effort": used,
-        "next_up_frozen": frozen,
-        "go_live": go_live,
-        "go_live_waiting": go_live_waiting,
-        "went_live": went_live(session, span),
-        "decisions": decisions(session),
-        "sections": [(key, SECTION_TITLES[key]) for key in SECTIONS],
-        "sponsor_role": ProductRoleKind.SPONSOR,
+        "next_up_frozen": False,
     }
+
+
+def _section(key: str, session: ShowAndTell, span: Window) -> dict:
+    if key == "done":
+        done, count, effort = done_this_week(session, span)
+        return {"done": done, "done_count": count, "done_effort": effort}
+    if key == "benefit":
+        week, quarter = benefit_landed(session, span)
+        return {"week_benefit": week, "quarter_benefit": quarter}
+    if key == "next":
+        return _next_up_section(session)
+    if key == "golive":
+        rows, waiting = go_live_queue(session)
+        return {"go_live": rows, "go_live_waiting": waiting, "went_live": went_live(session, span)}
+    return {"decisions": decisions(session)}
+
+
+def session_sections(session: ShowAndTell, *, only: str | None = None) -> dict:
+    """The sections' data: all of them for the session page and the digest, or ``only`` one
+    (a fragment after an action in the room, a presenter-mode step)."""
+    span = window(session)
+    context: dict = {
+        "window": span,
+        "sections": [(key, SECTION_TITLES[key]) for key in SECTIONS],
+    }
+    for key in SECTIONS if only is None else (only,):
+        context.update(_section(key, session, span))
+    return context

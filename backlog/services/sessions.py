@@ -87,13 +87,14 @@ def sessions_create_due(*, now: datetime | None = None) -> list[int]:
     return created
 
 
-def next_up_confirm(
-    *, session: ShowAndTell, actor: AbstractBaseUser, rows: Sequence[dict]
-) -> ShowAndTell:
-    """Freeze the "next up" list the group agreed (rows of plain data, best first)."""
+def next_up_confirm(*, session: ShowAndTell, actor: AbstractBaseUser) -> ShowAndTell:
+    """Freeze "next up" as it stands now with the session, so later weeks can compare what
+    was agreed with what happened."""
+    from backlog.showandtell import next_up
+
     if session.finished_at is not None:
         raise ValidationError("This session is finished; its record can no longer change.")
-    session.next_up = list(rows)
+    session.next_up = [row.as_frozen() for row in next_up(session)[0]]
     session.next_up_confirmed_at = timezone.now()
     session.next_up_confirmed_by = actor
     session.save(update_fields=["next_up", "next_up_confirmed_at", "next_up_confirmed_by"])

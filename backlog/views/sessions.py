@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET, require_POST
 from backlog.models import GO_LIVE_ROLES, BacklogItem, ProductRoleKind, ShowAndTell
 from backlog.permissions import product_for_user, product_people_roles, session_for_user
 from backlog.services import sessions as services
-from backlog.showandtell import SECTION_TITLES, SECTIONS, next_up, session_sections
+from backlog.showandtell import SECTION_TITLES, SECTIONS, session_sections
 
 
 @login_required
@@ -49,17 +49,16 @@ def session_start(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("backlog:session_detail", pk=session.pk)
 
 
-def _context(request: HttpRequest, session: ShowAndTell, roles: frozenset[str]) -> dict:
+def _context(session: ShowAndTell, roles: frozenset[str], *, only: str | None = None) -> dict:
     return {
         "session": session,
         "product": session.product,
         "my_roles": roles,
-        "go_live_roles": [r.value for r in GO_LIVE_ROLES],
         "people": get_user_model()
         .objects.filter(product_roles__product=session.product)
         .distinct(),
         "read_only": session.finished_at is not None,
-        **session_sections(session, user=request.user),
+        **session_sections(session, only=only),
     }
 
 
@@ -67,11 +66,11 @@ def _context(request: HttpRequest, session: ShowAndTell, roles: frozenset[str]) 
 @require_GET
 def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
     session, roles = session_for_user(request.user, pk)
-    context = _context(request, session, roles)
     section = request.GET.get("section")
     if request.htmx and section in SECTIONS:
+        context = _context(session, roles, only=section)
         return render(request, f"backlog/session_detail.html#section-{section}", context)
-    return render(request, "backlog/session_detail.html", context)
+    return render(request, "backlog/session_detail.html", _context(session, roles))
 
 
 @login_required
@@ -83,7 +82,7 @@ def session_present(request: HttpRequest, pk: int) -> HttpResponse:
         step = min(max(int(request.GET.get("step", "1")), 1), len(SECTIONS))
     except ValueError:
         step = 1
-    context = _context(request, session, roles)
+    context = _context(session, roles, only=SECTIONS[step - 1])
     context.update(
         {
             "step": step,
@@ -99,7 +98,8 @@ def _back(request: HttpRequest, session: ShowAndTell, section: str) -> HttpRespo
     """After an action: the refreshed section for htmx, else back to where the person was."""
     if request.htmx:
         session.refresh_from_db()
-        context = _context(request, session, product_people_roles(request.user, session.product))
+        roles = product_people_roles(request.user, session.product)
+        context = _context(session, roles, only=section)
         return render(request, f"backlog/session_detail.html#section-{section}", context)
     target = request.POST.get("next", "")
     if url_has_allowed_host_and_scheme(
@@ -115,9 +115,8 @@ def next_up_confirm(request: HttpRequest, pk: int) -> HttpResponse:
     session, roles = session_for_user(request.user, pk)
     if not roles & {r.value for r in GO_LIVE_ROLES}:
         raise PermissionDenied("Only the four go-live roles confirm what is next.")
-    rows = [row.as_frozen() | {"disagreement": row.disagreement} for row in next_up(session)[0]]
     try:
-        services.next_up_confirm(session=session, actor=request.user, rows=rows)
+        services.next_up_confirm(session=session, actor=request.user)
         messages.success(request, "Next up is confirmed and frozen with this session.")
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
