@@ -22,7 +22,6 @@ from backlog import selectors, services
 from backlog.models import (
     GO_LIVE_ROLES,
     BacklogItem,
-    CapabilityUse,
     DecisionKind,
     DigitisationLevel,
     ItemStatus,
@@ -39,12 +38,6 @@ from backlog.permissions import (
 from backlog.showandtell import DONE_LIMIT, GO_LIVE_LIMIT, session_sections
 from customers.selectors import cohort_list
 from prioritisation.api import ScoreSummarySerializer
-
-EFFORT_MESSAGE = "Effort must be more than 0 points, or left empty."
-LIVE_MESSAGE = (
-    "An item goes live only when its four go-live sign-offs are in, at the show-and-tell; "
-    "it cannot be set live here."
-)
 
 NOT_FOUND = OpenApiResponse(description="No such product or item in your organisation.")
 WRITE_ERRORS = {
@@ -125,7 +118,7 @@ class ItemInputSerializer(serializers.Serializer):
     the same defaults as on the page (no description, idea, access, no effort, no cohorts).
     """
 
-    # Context: ``organisation``, and ``current_status`` when an existing item is edited.
+    # Context: ``organisation``.
     # No defaults here: on create the service's defaults apply, on PATCH the item's values.
     title = serializers.CharField(max_length=200)
     description = serializers.CharField(allow_blank=True, required=False)
@@ -148,16 +141,8 @@ class ItemInputSerializer(serializers.Serializer):
         help_text="Ids of the organisation's cohorts the item is for.",
     )
 
-    def validate_effort(self, value):
-        if value is not None and value <= 0:
-            raise serializers.ValidationError(EFFORT_MESSAGE)
-        return value
-
-    def validate_status(self, value: str) -> str:
-        # Like the page's form: an item already live may keep its status, no other may take it.
-        if value == ItemStatus.LIVE and self.context.get("current_status") != ItemStatus.LIVE:
-            raise serializers.ValidationError(LIVE_MESSAGE)
-        return value
+    # Effort above 0 and "live only through the sign-offs" are the item services' rules;
+    # their ValidationError becomes this endpoint's 400 (see _api_error).
 
     def validate_cohorts(self, value: list[int]) -> list:
         known = {c.pk: c for c in cohort_list(organisation=self.context["organisation"])}
@@ -282,15 +267,11 @@ class ItemDetailView(generics.GenericAPIView):
         serializer = ItemInputSerializer(
             data=request.data,
             partial=True,
-            context={
-                "organisation": organisation_or_404(request.user),
-                "current_status": item.status,
-            },
+            context={"organisation": organisation_or_404(request.user)},
         )
         serializer.is_valid(raise_exception=True)
-        # item_update takes every field and replaces the capability links, so the current
-        # values (capabilities included, which this API does not expose) are passed through.
-        links = item.itemcapability_set.all()
+        # A PATCH changes only what it names; item_update keeps the capability links when
+        # it is given none (this API does not expose them).
         fields = {
             "title": item.title,
             "description": item.description,
@@ -298,8 +279,6 @@ class ItemDetailView(generics.GenericAPIView):
             "status": item.status,
             "effort": item.effort,
             "cohorts": list(item.cohorts.all()),
-            "builds": [link.capability for link in links if link.use == CapabilityUse.BUILDS],
-            "reuses": [link.capability for link in links if link.use == CapabilityUse.REUSES],
             **serializer.validated_data,
         }
         try:

@@ -110,7 +110,10 @@ def _check_values(*, effort: Decimal | None, status: str, was_live: bool = False
         raise ValidationError({"effort": "Effort must be more than 0 points, or left empty."})
     if status == ItemStatus.LIVE and not was_live:
         raise ValidationError(
-            {"status": "An item goes live only when all four go-live sign-offs are in."}
+            {
+                "status": "An item goes live only when its four go-live sign-offs are in, "
+                "at the show-and-tell; it cannot be set live here."
+            }
         )
 
 
