@@ -6,7 +6,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.stats import kendalltau
 
 from backlog.models import OPEN_STATUSES, BacklogItem, Product
 from customers.models import Cohort
@@ -77,6 +76,9 @@ def order_comparison(*, product: Product, top: int = 25) -> OrderComparison:
     scored = score_rank > 0
     tau = None
     if scored.sum() >= 2:
+        # Imported here: scipy.stats takes seconds to import, a cost no other page should pay.
+        from scipy.stats import kendalltau
+
         value = kendalltau(manual_rank[scored], score_rank[scored]).statistic
         tau = None if math.isnan(value) else float(value)
     by_score = ids[scored][np.argsort(score_rank[scored], kind="stable")]

@@ -9,35 +9,38 @@ from django.http import Http404
 from backlog import selectors
 from backlog.models import ITEM_EDITOR_ROLES, BacklogItem, Product, ProductRoleKind, ShowAndTell
 from customers.models import Organisation
+from customers.permissions import membership_or_404
 from customers.selectors import membership_for_user
 
 
 def organisation_or_404(user: AbstractBaseUser) -> Organisation:
-    membership = membership_for_user(user)
-    if membership is None:
-        raise Http404("You are not a member of any organisation.")
-    return membership.organisation
+    return membership_or_404(user).organisation
 
 
-def can_edit_items(user: AbstractBaseUser, product: Product) -> bool:
+def _holds_any(user: AbstractBaseUser, product: Product, roles: frozenset[str]) -> bool:
+    """Whether the user is an admin of the product's organisation or holds one of ``roles``."""
     membership = membership_for_user(user)
     if membership is None or membership.organisation_id != product.organisation_id:
         return False
     if membership.is_admin:
         return True
-    roles = selectors.product_roles_for_user(product=product, user=user)
-    return bool(roles & ITEM_EDITOR_ROLES)
+    return bool(selectors.product_roles_for_user(product=product, user=user) & roles)
+
+
+def can_edit_items(user: AbstractBaseUser, product: Product) -> bool:
+    return _holds_any(user, product, ITEM_EDITOR_ROLES)
 
 
 def can_reorder(user: AbstractBaseUser, product: Product) -> bool:
     """The manual order is the product owner's (or an organisation admin's) to set."""
-    membership = membership_for_user(user)
-    if membership is None or membership.organisation_id != product.organisation_id:
-        return False
-    if membership.is_admin:
-        return True
-    roles = selectors.product_roles_for_user(product=product, user=user)
-    return ProductRoleKind.PRODUCT_OWNER in roles
+    return _holds_any(user, product, frozenset({ProductRoleKind.PRODUCT_OWNER}))
+
+
+def _check_may_act(user: AbstractBaseUser, product: Product, *, write: bool, reorder: bool) -> None:
+    if write and not can_edit_items(user, product):
+        raise PermissionDenied("Your role on this product does not allow changes.")
+    if reorder and not can_reorder(user, product):
+        raise PermissionDenied("Only the product owner can change the order of the backlog.")
 
 
 def product_for_user(
@@ -48,23 +51,18 @@ def product_for_user(
     product = selectors.product_get(organisation=organisation_or_404(user), pk=pk)
     if product is None:
         raise Http404("No such product.")
-    if write and not can_edit_items(user, product):
-        raise PermissionDenied("Your role on this product does not allow changes.")
-    if reorder and not can_reorder(user, product):
-        raise PermissionDenied("Only the product owner can change the order of the backlog.")
+    _check_may_act(user, product, write=write, reorder=reorder)
     return product
 
 
 def item_for_user(
     user: AbstractBaseUser, pk: int, *, write: bool = False, reorder: bool = False
 ) -> BacklogItem:
+    """As ``product_for_user``, for an item (404 for another organisation's)."""
     item = selectors.item_get(organisation=organisation_or_404(user), pk=pk)
     if item is None:
         raise Http404("No such item.")
-    if write and not can_edit_items(user, item.product):
-        raise PermissionDenied("Your role on this product does not allow changes.")
-    if reorder and not can_reorder(user, item.product):
-        raise PermissionDenied("Only the product owner can change the order of the backlog.")
+    _check_may_act(user, item.product, write=write, reorder=reorder)
     return item
 
 

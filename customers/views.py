@@ -2,39 +2,30 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
 from customers import selectors, services
 from customers.forms import CohortForm
-from customers.models import Cohort, Membership
-
-
-def _membership_or_404(request: HttpRequest) -> Membership:
-    membership = selectors.membership_for_user(request.user)
-    if membership is None:
-        raise Http404("You are not a member of any organisation.")
-    return membership
+from customers.models import Cohort
+from customers.permissions import membership_or_404, require_admin
 
 
 def _get_cohort_for_admin(request: HttpRequest, pk: int) -> Cohort:
-    membership = _membership_or_404(request)
+    membership = membership_or_404(request.user)
     cohort = selectors.cohort_list(organisation=membership.organisation).filter(pk=pk).first()
     if cohort is None:
         raise Http404("No such cohort.")
-    if not membership.is_admin:
-        raise PermissionDenied("Only organisation admins can change cohorts.")
+    require_admin(membership, "Only organisation admins can change cohorts.")
     return cohort
 
 
 @login_required
 @require_GET
 def cohort_list(request: HttpRequest) -> HttpResponse:
-    membership = _membership_or_404(request)
-    if not membership.is_admin:
-        raise PermissionDenied("Only organisation admins can manage cohorts.")
+    membership = membership_or_404(request.user)
+    require_admin(membership, "Only organisation admins can manage cohorts.")
     cohorts = selectors.cohort_list(organisation=membership.organisation)
     return render(request, "customers/cohort_list.html", {"cohorts": cohorts})
 

@@ -12,7 +12,8 @@ from django_htmx.http import trigger_client_event
 
 from backlog.models import BacklogItem
 from backlog.permissions import can_edit_items, can_reorder, item_for_user, product_for_user
-from customers.selectors import cohort_list, membership_for_user
+from customers.permissions import membership_or_404, require_admin
+from customers.selectors import cohort_list
 from prioritisation import selectors, services
 from prioritisation.forms import (
     EstimateGridForm,
@@ -144,19 +145,14 @@ def scoring_settings(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-def _admin_membership(request: HttpRequest):
-    membership = membership_for_user(request.user)
-    if membership is None:
-        raise Http404("You are not a member of any organisation.")
-    if not membership.is_admin:
-        raise PermissionDenied("Only organisation admins can manage benefit metrics.")
-    return membership
+METRICS_ADMIN_ONLY = "Only organisation admins can manage benefit metrics."
 
 
 @login_required
 @require_GET
 def metric_list(request: HttpRequest) -> HttpResponse:
-    membership = _admin_membership(request)
+    membership = membership_or_404(request.user)
+    require_admin(membership, METRICS_ADMIN_ONLY)
     metrics = selectors.metric_list(organisation=membership.organisation)
     return render(request, "prioritisation/metric_list.html", {"metrics": metrics})
 
@@ -164,13 +160,11 @@ def metric_list(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def metric_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    membership = membership_for_user(request.user)
-    if membership is None:
-        raise Http404("You are not a member of any organisation.")
+    membership = membership_or_404(request.user)
     metric = BenefitMetric.objects.filter(organisation=membership.organisation, pk=pk).first()
     if metric is None:
         raise Http404("No such metric.")
-    _admin_membership(request)
+    require_admin(membership, METRICS_ADMIN_ONLY)
     form = MetricForm(request.POST or None, instance=metric)
     if request.method == "POST" and form.is_valid():
         services.metric_update(metric=metric, **form.cleaned_data)
