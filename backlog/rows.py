@@ -35,6 +35,11 @@ class RowOptions:
     listing: str  # the page's query string, so a move comes back to the same listing
     capacity: int
 
+    @property
+    def columns(self) -> int:
+        """Nine data columns, plus the drag handle and the actions where they are shown."""
+        return 9 + self.drag_enabled + self.can_reorder
+
 
 def _cohorts(item) -> str:
     names = [escape(name) for name in item.cohort_names]
@@ -86,8 +91,9 @@ def render_rows(rows: Iterable[Row], options: RowOptions) -> SafeString:
         title = escape(item.title)
         if row.capacity_line_before:
             out.append(
-                '<tr class="capacity-line"><td colspan="11"><span>Capacity line: the items '
-                f"above fit {options.capacity} points this week</span></td></tr>"
+                f'<tr class="capacity-line"><td colspan="{options.columns}"><span>'
+                f"Capacity line: the items above fit {options.capacity} points this week"
+                "</span></td></tr>"
             )
         pinned_class = ' class="is-pinned"' if item.pinned else ""
         cells = [f'<tr data-item-id="{pk}"{pinned_class}>']

@@ -81,22 +81,21 @@ def backlog_context(request: HttpRequest, product, params, *, size: int = 0) -> 
         product=product, items=items, filters=filters, first_page=not (after or start)
     )
     rows = selectors.rows_for(items, marks)
+    row_options = RowOptions(
+        drag_enabled=drag_enabled,
+        can_reorder=can_reorder_here,
+        csrf_token=get_token(request),
+        listing=filter_query,
+        capacity=marks.capacity,
+    )
     return {
         "product": product,
         "filter_form": filter_form,
         "filters": filters,
         "items": items,
         "rows": rows,
-        "rendered_rows": render_rows(
-            rows,
-            RowOptions(
-                drag_enabled=drag_enabled,
-                can_reorder=can_reorder_here,
-                csrf_token=get_token(request),
-                listing=filter_query,
-                capacity=marks.capacity,
-            ),
-        ),
+        "rendered_rows": render_rows(rows, row_options),
+        "columns": row_options.columns,
         "capacity": marks.capacity,
         "start": start,
         "next_after": next_after,

@@ -7,6 +7,7 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -23,7 +24,9 @@ from backlog.showandtell import SECTION_TITLES, SECTIONS, session_sections
 def session_list(request: HttpRequest, pk: int) -> HttpResponse:
     product = product_for_user(request.user, pk)
     roles = product_people_roles(request.user, product)
-    history = ShowAndTell.objects.filter(product=product).prefetch_related("decisions")
+    history = ShowAndTell.objects.filter(product=product).annotate(
+        decision_count=Count("decisions")
+    )
     return render(
         request,
         "backlog/session_list.html",

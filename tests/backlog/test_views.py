@@ -318,3 +318,14 @@ def test_product_list_query_count_is_constant(
     ProductFactory.create_batch(30, organisation=organisation)
     with django_assert_max_num_queries(8):
         assert owner_client.get(reverse("backlog:home")).status_code == 200
+
+
+@pytest.mark.parametrize(("client_name", "columns"), [("viewer_client", 9), ("owner_client", 11)])
+def test_the_capacity_line_spans_exactly_the_columns_shown(request, product, client_name, columns):
+    product.weekly_capacity = 4
+    product.save()
+    BacklogItemFactory.create_batch(3, product=product, effort=3)
+    response = request.getfixturevalue(client_name).get(
+        reverse("backlog:product_backlog", args=[product.pk])
+    )
+    assert f'<tr class="capacity-line"><td colspan="{columns}">'.encode() in response.content
