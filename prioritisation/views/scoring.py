@@ -10,7 +10,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import trigger_client_event
 
-from backlog.models import BacklogItem
+from backlog.models import BacklogItem, ScoringMethod
 from backlog.permissions import can_edit_items, can_reorder, item_for_user, product_for_user
 from customers.permissions import membership_or_404, require_admin
 from customers.selectors import cohort_list
@@ -24,36 +24,48 @@ from prioritisation.forms import (
 from prioritisation.models import BenefitMetric, ItemScoringInputs
 
 
+def _grid_form(item: BacklogItem, data=None) -> EstimateGridForm:
+    organisation = item.product.organisation
+    return EstimateGridForm(
+        data,
+        cohorts=list(cohort_list(organisation=organisation)),
+        metrics=list(selectors.metric_list(organisation=organisation)),
+        current=selectors.estimate_grid(item=item),
+    )
+
+
+def _inputs_form(item: BacklogItem, data=None) -> ScoringInputsForm:
+    instance = ItemScoringInputs.objects.filter(item=item).first() or ItemScoringInputs(item=item)
+    return ScoringInputsForm(data, instance=instance, method=item.product.scoring_method)
+
+
+ALL_PARTS = frozenset({"score", "estimates", "inputs"})
+
+
 def scoring_context(
     item: BacklogItem,
     *,
     can_edit: bool,
     grid_form: EstimateGridForm | None = None,
     inputs_form: ScoringInputsForm | None = None,
+    parts: frozenset[str] = ALL_PARTS,
 ) -> dict:
-    """What the item page's scoring sections need: score, explanation, grid, inputs."""
+    """What the item page's scoring sections need (score panel, estimates grid, method
+    inputs), built only for the ``parts`` a response shows: a fragment after a save renders
+    one of them, and the score panel refreshes itself."""
     product = item.product
-    if grid_form is None:
-        grid_form = EstimateGridForm(
-            cohorts=list(cohort_list(organisation=product.organisation)),
-            metrics=list(selectors.metric_list(organisation=product.organisation)),
-            current=selectors.estimate_grid(item=item),
+    context = {"item": item, "product": product, "can_edit": can_edit}
+    if "score" in parts:
+        score = selectors.item_score(item=item)
+        context["explanation"] = (
+            selectors.score_explanation(item=item, score=score) if score else None
         )
-    if inputs_form is None and product.scoring_method != "benefit_per_effort":
-        instance = ItemScoringInputs.objects.filter(item=item).first() or ItemScoringInputs(
-            item=item
-        )
-        inputs_form = ScoringInputsForm(instance=instance, method=product.scoring_method)
-    score = selectors.item_score(item=item)
-    return {
-        "item": item,
-        "product": product,
-        "can_edit": can_edit,
-        "grid_form": grid_form,
-        "inputs_form": inputs_form,
-        "explanation": selectors.score_explanation(item=item, score=score) if score else None,
-        "scores_pending": services.scores_pending(product=product),
-    }
+        context["scores_pending"] = services.scores_pending(product=product)
+    if "estimates" in parts:
+        context["grid_form"] = grid_form or _grid_form(item)
+    if "inputs" in parts and product.scoring_method != ScoringMethod.BENEFIT_PER_EFFORT:
+        context["inputs_form"] = inputs_form or _inputs_form(item)
+    return context
 
 
 @login_required
@@ -61,7 +73,9 @@ def scoring_context(
 def item_score(request: HttpRequest, pk: int) -> HttpResponse:
     """The score panel alone, refreshed by htmx after estimates change."""
     item = item_for_user(request.user, pk)
-    context = scoring_context(item, can_edit=can_edit_items(request.user, item.product))
+    context = scoring_context(
+        item, can_edit=can_edit_items(request.user, item.product), parts=frozenset({"score"})
+    )
     return render(request, "prioritisation/item_scoring.html#score-panel", context)
 
 
@@ -69,13 +83,7 @@ def item_score(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def estimates_edit(request: HttpRequest, pk: int) -> HttpResponse:
     item = item_for_user(request.user, pk, write=True)
-    organisation = item.product.organisation
-    form = EstimateGridForm(
-        request.POST,
-        cohorts=list(cohort_list(organisation=organisation)),
-        metrics=list(selectors.metric_list(organisation=organisation)),
-        current=selectors.estimate_grid(item=item),
-    )
+    form = _grid_form(item, request.POST)
     saved = None
     if form.is_valid():
         try:
@@ -89,7 +97,12 @@ def estimates_edit(request: HttpRequest, pk: int) -> HttpResponse:
             return render(request, "prioritisation/item_scoring.html", context, status=422)
         messages.success(request, f"Saved estimates ({saved} changed).")
         return redirect("backlog:item_detail", pk=item.pk)
-    context = scoring_context(item, can_edit=True, grid_form=form if saved is None else None)
+    context = scoring_context(
+        item,
+        can_edit=True,
+        grid_form=form if saved is None else None,
+        parts=frozenset({"estimates"}),
+    )
     context["estimates_saved"] = saved
     response = render(request, "prioritisation/item_scoring.html#estimates", context)
     return trigger_client_event(response, "scoresChanged") if saved else response
@@ -99,21 +112,22 @@ def estimates_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def scoring_inputs_edit(request: HttpRequest, pk: int) -> HttpResponse:
     item = item_for_user(request.user, pk, write=True)
-    method = item.product.scoring_method
-    instance = ItemScoringInputs.objects.filter(item=item).first() or ItemScoringInputs(item=item)
-    form = ScoringInputsForm(request.POST, instance=instance, method=method)
+    form = _inputs_form(item, request.POST)
     if form.is_valid():
         services.scoring_inputs_update(item=item, actor=request.user, **form.cleaned_data)
         if not request.htmx:
             messages.success(request, "Saved scoring inputs.")
             return redirect("backlog:item_detail", pk=item.pk)
-        context = scoring_context(item, can_edit=True)
+        context = scoring_context(item, can_edit=True, parts=frozenset({"inputs"}))
         context["inputs_saved"] = True
         response = render(request, "prioritisation/item_scoring.html#inputs", context)
         return trigger_client_event(response, "scoresChanged")
-    context = scoring_context(item, can_edit=True, inputs_form=form)
     if request.htmx:
+        context = scoring_context(
+            item, can_edit=True, inputs_form=form, parts=frozenset({"inputs"})
+        )
         return render(request, "prioritisation/item_scoring.html#inputs", context)
+    context = scoring_context(item, can_edit=True, inputs_form=form)
     return render(request, "prioritisation/item_scoring.html", context, status=422)
 
 
