@@ -10,6 +10,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Count
 from django.utils import timezone
 
 from backlog.models import BacklogItem, ItemEvent, ItemEventKind, Product
@@ -205,19 +206,23 @@ def scores_pending(*, product: Product) -> bool:
     return bool(cache.get(pending_key(product.pk)))
 
 
-def scores_refresh(*, product: Product) -> None:
+def scores_refresh(*, product: Product, item_count: int | None = None) -> None:
     """Bring the product's scores up to date after a change.
 
     Small products are rescored now, inside the caller's transaction, so the page that
     follows shows the new order. Large ones are rescored by a Celery task enqueued when the
     transaction commits (the task must see the change, and must not run if it rolls back).
     """
-    if BacklogItem.objects.filter(product_id=product.pk).count() <= SYNC_RECOMPUTE_MAX_ITEMS:
+    if item_count is None:
+        item_count = BacklogItem.objects.filter(product_id=product.pk).count()
+    if item_count <= SYNC_RECOMPUTE_MAX_ITEMS:
         scores_recompute(product_id=product.pk)
-        return
-    from prioritisation.tasks import recompute_product_scores
+    else:
+        _enqueue_recompute(product.pk)
 
-    product_id = product.pk
+
+def _enqueue_recompute(product_id: int) -> None:
+    from prioritisation.tasks import recompute_product_scores
 
     def enqueue() -> None:
         cache.set(pending_key(product_id), True, timeout=15 * 60)
@@ -227,6 +232,17 @@ def scores_refresh(*, product: Product) -> None:
 
 
 def scores_refresh_organisation(*, organisation_id: int) -> None:
-    """A cohort or metric weight changed: every product of the organisation is rescored."""
-    for product in Product.objects.filter(organisation_id=organisation_id):
-        scores_refresh(product=product)
+    """A cohort or metric weight changed: every product of the organisation is rescored.
+
+    One query sizes every product. If together they are small, all are rescored in this
+    request; otherwise all go to the workers, so a request never holds the locks of many
+    products while it recomputes them one after another."""
+    products = list(
+        Product.objects.filter(organisation_id=organisation_id).annotate(item_count=Count("items"))
+    )
+    if sum(p.item_count for p in products) <= SYNC_RECOMPUTE_MAX_ITEMS:
+        for product in products:
+            scores_recompute(product_id=product.pk)
+    else:
+        for product in products:
+            _enqueue_recompute(product.pk)

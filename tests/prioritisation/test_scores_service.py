@@ -271,3 +271,20 @@ def test_recompute_query_count_is_constant_in_the_number_of_items(
     with django_assert_max_num_queries(15):
         services.scores_recompute(product_id=product.pk)
     assert ItemScore.objects.filter(product=product).count() == 300
+
+
+def test_a_weight_change_across_large_products_goes_to_the_workers(
+    organisation, monkeypatch, django_capture_on_commit_callbacks, django_assert_max_num_queries
+):
+    """Guards the N+1 of counting each product's items, and the request recomputing many
+    products in turn: one sizing query, then one queued task per product."""
+    from tests.factories import ProductFactory
+
+    monkeypatch.setattr(services.scores, "SYNC_RECOMPUTE_MAX_ITEMS", 5)
+    for _ in range(4):
+        BacklogItemFactory.create_batch(2, product=ProductFactory(organisation=organisation))
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        with django_assert_max_num_queries(1):
+            services.scores_refresh_organisation(organisation_id=organisation.pk)
+    assert len(callbacks) == 4
+    assert not ItemScore.objects.exists()
