@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
+from django.db import connection
 from django.test import Client
 
 from backlog.models import ProductRoleKind
@@ -91,3 +94,13 @@ def outsider_client(outsider):
 
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
+
+
+def require_postgresql() -> None:
+    """Concurrency tests need PostgreSQL's row locks: skipped on SQLite on a laptop, but a
+    failure in CI, which must run them."""
+    if connection.vendor != "postgresql":
+        message = "the concurrency test needs PostgreSQL's row locks"
+        if os.environ.get("CI"):
+            pytest.fail(f"{message}; CI must run on PostgreSQL (DATABASE_URL)")
+        pytest.skip(message)

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import connection, connections
+from django.db import connections
 from django.utils import timezone
 
 from backlog.models import BacklogItem, ProductRoleKind
@@ -15,6 +15,7 @@ from prioritisation import results, services
 from prioritisation.models import Ballot, ItemScore, VotingRound
 from prioritisation.services import BallotRefused
 from prioritisation.tasks import close_due_rounds
+from tests.conftest import require_postgresql
 from tests.factories import BacklogItemFactory
 
 pytestmark = pytest.mark.django_db
@@ -221,8 +222,7 @@ def test_adopting_puts_the_vote_order_on_top_and_keeping_needs_a_reason(
 def test_the_same_voter_submitting_in_parallel_ends_with_one_ballot(
     product, owner, voter, scored_items
 ):
-    if connection.vendor != "postgresql":
-        pytest.skip("the concurrency test needs PostgreSQL's row locks")
+    require_postgresql()
     round = open_round(product, owner)
     ids = [i.pk for i in scored_items[:4]]
     errors: list[BaseException] = []

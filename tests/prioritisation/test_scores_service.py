@@ -283,8 +283,10 @@ def test_a_weight_change_across_large_products_goes_to_the_workers(
     monkeypatch.setattr(services.scores, "SYNC_RECOMPUTE_MAX_ITEMS", 5)
     for _ in range(4):
         BacklogItemFactory.create_batch(2, product=ProductFactory(organisation=organisation))
-    with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        with django_assert_max_num_queries(1):
-            services.scores_refresh_organisation(organisation_id=organisation.pk)
+    with (
+        django_capture_on_commit_callbacks(execute=False) as callbacks,
+        django_assert_max_num_queries(1),
+    ):
+        services.scores_refresh_organisation(organisation_id=organisation.pk)
     assert len(callbacks) == 4
     assert not ItemScore.objects.exists()
