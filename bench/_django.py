@@ -45,6 +45,25 @@ def count_queries(fn) -> tuple[object, list[str]]:
     return result, [q["sql"] for q in ctx.captured_queries]
 
 
+class WriteCounter:
+    """Counts rows written per table, from the SQL the database actually executed."""
+
+    def __init__(self) -> None:
+        self.rows: dict[str, int] = {}
+
+    def __call__(self, execute, sql, params, many, context):
+        result = execute(sql, params, many, context)
+        verb = sql.lstrip().split(" ", 1)[0].upper()
+        if verb in {"UPDATE", "INSERT", "DELETE"}:
+            table = sql.split('"')[1] if '"' in sql else sql.split()[1 if verb != "INSERT" else 2]
+            rows = context["cursor"].rowcount
+            if verb == "INSERT" and rows < 1:
+                # SQLite reports no row count for INSERT ... RETURNING until it is fetched.
+                rows = len(params) if many else 1
+            self.rows[table] = self.rows.get(table, 0) + max(rows, 0)
+        return result
+
+
 def make_product_with_items(n: int, *, name: str = "Bench product"):
     """An organisation, a product owner and a product with ``n`` items, bulk-inserted."""
     from django.contrib.auth import get_user_model

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from backlog import ordering, services
 from backlog.models import BacklogItem, OrderSnapshot
 from backlog.services import MoveRefused
+from bench._django import WriteCounter
 from prioritisation.models import ItemScore
 from tests.conftest import require_postgresql
 from tests.factories import BacklogItemFactory
@@ -178,25 +179,6 @@ def test_a_drop_between_neighbours_that_drifted_apart_follows_the_named_item(pro
     )
     ids = [i.pk for i in items]
     assert order_of(product) == [ids[0], ids[1], ids[5], ids[4], ids[2], ids[3]]
-
-
-class WriteCounter:
-    """Counts rows written per table, from the SQL the database actually executed."""
-
-    def __init__(self) -> None:
-        self.rows: dict[str, int] = {}
-
-    def __call__(self, execute, sql, params, many, context):
-        result = execute(sql, params, many, context)
-        verb = sql.lstrip().split(" ", 1)[0].upper()
-        if verb in {"UPDATE", "INSERT", "DELETE"}:
-            table = sql.split('"')[1] if '"' in sql else sql.split()[1 if verb != "INSERT" else 2]
-            rows = context["cursor"].rowcount
-            if verb == "INSERT" and rows < 1:
-                # SQLite reports no row count for INSERT ... RETURNING until it is fetched.
-                rows = len(params) if many else 1
-            self.rows[table] = self.rows.get(table, 0) + max(rows, 0)
-        return result
 
 
 @pytest.mark.parametrize("to", ["top", "bottom", "position", "between", "up"])
