@@ -455,7 +455,7 @@ def _benefit_table(table) -> dict:
     }
 
 
-def _session_detail(session: ShowAndTell, user) -> dict:
+def _session_detail(session: ShowAndTell) -> dict:
     """The session page's sections as plain data (a fixed number of queries)."""
     sections = session_sections(session)
     return {
@@ -512,4 +512,4 @@ class SessionDetailView(APIView):
     )
     def get(self, request: Request, pk: int) -> Response:
         session, _roles = session_for_user(request.user, pk)
-        return Response(SessionDetailSerializer(_session_detail(session, request.user)).data)
+        return Response(SessionDetailSerializer(_session_detail(session)).data)

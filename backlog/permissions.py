@@ -79,7 +79,9 @@ def session_for_user(user: AbstractBaseUser, pk: int) -> tuple[ShowAndTell, froz
     """A show-and-tell of the user's organisation (else 404) that they may see (else 403),
     with their roles on its product."""
     session = (
-        ShowAndTell.objects.select_related("product", "product__organisation")
+        ShowAndTell.objects.select_related(
+            "product", "product__organisation", "next_up_confirmed_by"
+        )
         .filter(pk=pk, product__organisation=organisation_or_404(user))
         .first()
     )

@@ -30,11 +30,10 @@ MAX_RERENDER = 1000
 
 def product_list(*, organisation: Organisation) -> QuerySet[Product]:
     """Products of one organisation with their item counts by state, for the home page."""
-    open_statuses = [ItemStatus.IDEA, ItemStatus.READY, ItemStatus.IN_PROGRESS]
     return (
         Product.objects.filter(organisation=organisation)
         .annotate(
-            open_items=Count("items", filter=Q(items__status__in=open_statuses)),
+            open_items=Count("items", filter=Q(items__status__in=OPEN_STATUSES)),
             done_items=Count("items", filter=Q(items__status=ItemStatus.DONE)),
             live_items=Count("items", filter=Q(items__status=ItemStatus.LIVE)),
         )

@@ -130,7 +130,7 @@ class BenefitTable:
     rows: list[dict] = field(default_factory=list)  # metric, unit, cells [{value, width}], total
 
 
-def _benefit(item_filter, organisation_id: int) -> BenefitTable:
+def _benefit(item_filter) -> BenefitTable:
     sums = (
         BenefitEstimate.objects.filter(item__in=item_filter)
         .values("metric__name", "metric__unit", "cohort__name")
@@ -168,10 +168,9 @@ def benefit_landed(session: ShowAndTell, span: Window) -> tuple[BenefitTable, Be
     zone = ZoneInfo(session.product.organisation.time_zone)
     quarter_month = 3 * ((session.date.month - 1) // 3) + 1
     quarter_start = _local_midnight(session.date.replace(month=quarter_month, day=1), zone)
-    org = session.product.organisation_id
     week = _finished_between(session.product_id, span.start, span.end)
     quarter = _finished_between(session.product_id, quarter_start, span.end)
-    return _benefit(week, org), _benefit(quarter, org)
+    return _benefit(week), _benefit(quarter)
 
 
 @dataclass(frozen=True)

@@ -8,13 +8,17 @@ from django import forms
 from django.utils import timezone
 
 from prioritisation.models import VotingMethod
+from prioritisation.services.rounds import MAX_SHORTLIST
 
 
 class RoundForm(forms.Form):
     title = forms.CharField(max_length=200)
     method = forms.ChoiceField(choices=VotingMethod.choices, initial=VotingMethod.SCHULZE)
     shortlist_size = forms.IntegerField(
-        min_value=2, max_value=1000, initial=10, label="Shortlist: the top N items by score"
+        min_value=2,
+        max_value=MAX_SHORTLIST,
+        initial=10,
+        label="Shortlist: the top N items by score",
     )
     opens_at = forms.DateTimeField(
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}), label="Opens at"

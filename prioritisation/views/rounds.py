@@ -15,7 +15,6 @@ from django.views.decorators.vary import vary_on_headers
 from backlog.models import BacklogItem, ProductRoleKind
 from backlog.permissions import can_reorder, product_for_user
 from backlog.selectors import product_roles_for_user
-from customers.models import Cohort
 from prioritisation import results, services
 from prioritisation.forms_rounds import RoundForm, parse_points, parse_ranking
 from prioritisation.models import Ballot, VotingMethod, VotingRound
@@ -31,7 +30,7 @@ def _require_owner(request: HttpRequest, round: VotingRound) -> None:
 @require_GET
 def round_list(request: HttpRequest, pk: int) -> HttpResponse:
     product = product_for_user(request.user, pk)
-    rounds = VotingRound.objects.filter(product=product).select_related("created_by")
+    rounds = VotingRound.objects.filter(product=product)
     roles = product_roles_for_user(product=product, user=request.user)
     return render(
         request,
@@ -135,11 +134,6 @@ def ballot(request: HttpRequest, pk: int) -> HttpResponse:
 def _results_context(request: HttpRequest, round: VotingRound) -> dict:
     outcome = results.round_result(round)
     items = BacklogItem.objects.in_bulk(outcome["candidates"])
-    cohorts = dict(
-        Cohort.objects.filter(organisation_id=round.product.organisation_id).values_list(
-            "pk", "name"
-        )
-    )
     candidates = outcome["candidates"]
     matrix = outcome["pairwise"]
     peak = max((max(row) for row in matrix), default=0) or 1
@@ -151,7 +145,7 @@ def _results_context(request: HttpRequest, round: VotingRound) -> dict:
                     "value": value,
                     "against": items[candidates[j]],
                     "self": i == j,
-                    "alpha": round_alpha(value, peak),
+                    **_heat(value, peak),
                     "wins": value > matrix[j][i],
                 }
                 for j, value in enumerate(row)
@@ -161,13 +155,14 @@ def _results_context(request: HttpRequest, round: VotingRound) -> dict:
     ]
     per_cohort = [
         {
-            "name": cohorts.get(int(key), "No cohort") if key != results.NO_COHORT else "No cohort",
+            "name": outcome["turnout"][key]["name"],  # every cohort that voted is in turnout
             "tiers": [[items[pk] for pk in tier] for tier in tiers],
         }
         for key, tiers in outcome["by_cohort"].items()
     ]
     owner = can_reorder(request.user, round.product)
     roles = product_roles_for_user(product=round.product, user=request.user)
+    now = timezone.now()
     return {
         "is_voter": ProductRoleKind.BUSINESS_VOTER in roles,
         "round": round,
@@ -176,20 +171,22 @@ def _results_context(request: HttpRequest, round: VotingRound) -> dict:
         "consensus": [[items[pk] for pk in tier] for tier in outcome["ranking"]],
         "heat": heat,
         "per_cohort": per_cohort,
-        "is_open": round.is_open(timezone.now()),
+        "is_open": round.is_open(now),
         "is_owner": owner,
         "ballots": (
             Ballot.objects.filter(round=round).select_related("voter", "cohort")
             if owner and round.ballots_visible
             else None
         ),
-        "now": timezone.now(),
+        "now": now,
     }
 
 
-def round_alpha(value: float, peak: float) -> str:
-    """Background opacity for a heat-map cell (the number is always printed too)."""
-    return f"{0.08 + 0.72 * (value / peak):.2f}" if peak else "0"
+def _heat(value: float, peak: float) -> dict:
+    """A heat-map cell's background opacity (the number is always printed too), and whether
+    it is dark enough for white text: black text keeps 4.5:1 contrast up to 76% opacity."""
+    alpha = 0.08 + 0.72 * (value / peak) if peak else 0.0
+    return {"alpha": f"{alpha:.2f}", "dark": alpha > 0.76}
 
 
 @login_required
