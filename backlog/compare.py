@@ -136,17 +136,10 @@ def _latest_vote(product: Product, manual_ids: list[int]):
     """The consensus of the product's latest voting round that has ballots, with Kendall's
     tau between it and the manual order over the round's shortlist."""
     from prioritisation import results, voting
-    from prioritisation.models import VotingRound
 
-    round = (
-        VotingRound.objects.filter(product=product, ballots__isnull=False)
-        .select_related("product")
-        .order_by("-opens_at", "-pk")
-        .first()
-    )
+    round, outcome = results.latest_result(product)
     if round is None:
         return None, None, None
-    outcome = results.round_result(round)
     items = BacklogItem.objects.in_bulk(outcome["candidates"])
     tiers = [[items[pk] for pk in tier if pk in items] for tier in outcome["ranking"]]
     on_list = set(outcome["candidates"])

@@ -23,7 +23,8 @@ from backlog.models import (
     ItemStatus,
     ShowAndTell,
 )
-from prioritisation.models import BenefitEstimate, VotingRound
+from prioritisation import results
+from prioritisation.models import BenefitEstimate
 
 SECTIONS = ("done", "benefit", "next", "golive", "decisions")
 SECTION_TITLES = {
@@ -226,21 +227,9 @@ def next_up(session: ShowAndTell, *, look_ahead: int = 200) -> tuple[list[NextRo
 
 
 def _vote_positions(product) -> dict[int, int]:
-    """Item → place in the latest voting round's consensus (closed rounds' frozen result)."""
-    round = (
-        VotingRound.objects.filter(product=product, closed_at__isnull=False)
-        .order_by("-closed_at")
-        .only("result")
-        .first()
-    )
-    if round is None or not round.result:
-        return {}
-    positions, place = {}, 1
-    for tier in round.result.get("ranking", []):
-        for pk in tier:
-            positions[pk] = place
-        place += len(tier)
-    return positions
+    """Item → place in the latest closed voting round's frozen consensus."""
+    _round, outcome = results.latest_result(product, closed_only=True)
+    return results.places(outcome) if outcome else {}
 
 
 @dataclass(frozen=True)

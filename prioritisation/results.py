@@ -152,3 +152,27 @@ def round_result(round: VotingRound) -> dict:
     if round.closed_at is not None and round.result is not None:
         return round.result
     return compute(round)
+
+
+def latest_result(product, *, closed_only: bool = False) -> tuple[VotingRound | None, dict | None]:
+    """The product's latest voting round with ballots and its result (live while open), or
+    with ``closed_only`` the latest closed round and its frozen result: (None, None) if none.
+    The compare view shows the vote as it stands; the show-and-tell shows what was decided."""
+    rounds = VotingRound.objects.filter(product=product).select_related("product")
+    if closed_only:
+        round = rounds.filter(closed_at__isnull=False).order_by("-closed_at", "-pk").first()
+    else:
+        round = rounds.filter(ballots__isnull=False).order_by("-opens_at", "-pk").first()
+    if round is None:
+        return None, None
+    return round, round_result(round)
+
+
+def places(outcome: dict) -> dict[int, int]:
+    """Item id → place in the consensus (tied items share the place of their tier)."""
+    found, place = {}, 1
+    for tier in outcome["ranking"]:
+        for pk in tier:
+            found[pk] = place
+        place += len(tier)
+    return found

@@ -378,3 +378,40 @@ def test_after_an_action_the_page_never_redirects_off_site(session, amigos, targ
     )
     assert response.status_code == 302
     assert response.url == reverse("backlog:session_detail", args=[session.pk])
+
+
+def test_next_up_shows_the_place_each_item_took_in_the_last_closed_vote(
+    session, product, owner, make_member
+):
+    from prioritisation import services as voting_services
+    from prioritisation.models import ItemScore
+
+    first, second = (BacklogItemFactory(product=product, effort=1) for _ in range(2))
+    for rank, item in enumerate((first, second), start=1):
+        ItemScore.objects.create(
+            item=item,
+            product=product,
+            method="benefit_per_effort",
+            rank=rank,
+            computed_at=timezone.now(),
+        )
+    now = timezone.now()
+    round = voting_services.round_create(
+        product=product,
+        actor=owner,
+        title="Vote",
+        method="borda",
+        opens_at=now - timedelta(hours=1),
+        closes_at=now + timedelta(hours=1),
+        shortlist_size=2,
+    )
+    voter = make_member(product=product, roles=[ProductRoleKind.BUSINESS_VOTER])
+    voting_services.ballot_submit(round=round, voter=voter, ranking=[[second.pk], [first.pk]])
+    from backlog.showandtell import next_up
+
+    assert {row.pk: row.vote_rank for row in next_up(session)[0]} == {
+        first.pk: None,
+        second.pk: None,
+    }
+    voting_services.round_close(round_id=round.pk)  # only a decided vote counts here
+    assert {row.pk: row.vote_rank for row in next_up(session)[0]} == {first.pk: 2, second.pk: 1}
