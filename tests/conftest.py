@@ -7,6 +7,7 @@ import os
 import pytest
 from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from backlog.models import ProductRoleKind
 from customers.models import OrganisationRole
@@ -104,3 +105,22 @@ def require_postgresql() -> None:
         if os.environ.get("CI"):
             pytest.fail(f"{message}; CI must run on PostgreSQL (DATABASE_URL)")
         pytest.skip(message)
+
+
+@pytest.fixture
+def cohorts(organisation):
+    """The organisation's cohorts by name (Colleagues, Citizens, Leaders)."""
+    return {c.name: c for c in organisation.cohorts.all()}
+
+
+@pytest.fixture
+def metrics(organisation):
+    """The organisation's benefit metrics by name."""
+    return {m.name: m for m in organisation.metrics.all()}
+
+
+def count_get_queries(client, url: str, params: dict | None = None) -> int:
+    """The queries one successful GET makes."""
+    with CaptureQueriesContext(connection) as ctx:
+        assert client.get(url, params or {}).status_code == 200
+    return len(ctx.captured_queries)

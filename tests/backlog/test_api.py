@@ -7,9 +7,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.management import call_command
-from django.db import connection
 from django.test import Client
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from backlog import ordering
@@ -23,7 +21,7 @@ from backlog.models import (
 )
 from prioritisation import services as scoring_services
 from prioritisation.models import BenefitEstimate
-from tests.conftest import client_for
+from tests.conftest import client_for, count_get_queries
 from tests.factories import (
     BacklogItemFactory,
     CapabilityFactory,
@@ -333,12 +331,6 @@ def test_items_list_refuses_a_cohort_of_another_organisation(
     ]
 
 
-def _count_queries(client, url) -> int:
-    with CaptureQueriesContext(connection) as ctx:
-        assert client.get(url).status_code == 200
-    return len(ctx.captured_queries)
-
-
 def _scored_items(product, cohorts, n: int) -> None:
     items = BacklogItemFactory.create_batch(n, product=product)
     through = BacklogItem.cohorts.through
@@ -362,10 +354,10 @@ def test_items_list_query_count_is_constant_in_the_number_of_items(
     cohorts = list(organisation.cohorts.all())
     _scored_items(product, cohorts, 5)
     url = items_url(product)
-    few = _count_queries(owner_client, url)
+    few = count_get_queries(owner_client, url)
     _scored_items(product, cohorts, 320)
-    assert _count_queries(owner_client, url) == few
-    assert _count_queries(owner_client, url + "?limit=1000") == few
+    assert count_get_queries(owner_client, url) == few
+    assert count_get_queries(owner_client, url + "?limit=1000") == few
     with django_assert_max_num_queries(8):
         response = owner_client.get(url, {"limit": 1000})
     rows = response.json()["results"]

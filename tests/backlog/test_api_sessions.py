@@ -55,11 +55,6 @@ def session(product, lead):
 
 
 @pytest.fixture
-def cohorts(organisation):
-    return {c.name: c for c in organisation.cohorts.all()}
-
-
-@pytest.fixture
 def hours(organisation):
     return organisation.metrics.get(name="Staff hours saved")
 

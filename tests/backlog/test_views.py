@@ -5,12 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from backlog.models import BacklogItem, ItemEvent, ItemStatus, ProductRoleKind
-from tests.conftest import HTMX, client_for
+from tests.conftest import HTMX, client_for, count_get_queries
 from tests.factories import BacklogItemFactory
 
 pytestmark = pytest.mark.django_db
@@ -286,12 +284,6 @@ def test_backlog_pages_by_100_with_keyset_continuation(owner_client, product):
     assert expected[99].encode() not in rest.content
 
 
-def _count_queries(client, url) -> int:
-    with CaptureQueriesContext(connection) as ctx:
-        assert client.get(url).status_code == 200
-    return len(ctx.captured_queries)
-
-
 def test_backlog_list_query_count_is_constant_in_the_number_of_items(
     owner_client, product, organisation, django_assert_max_num_queries
 ):
@@ -300,10 +292,10 @@ def test_backlog_list_query_count_is_constant_in_the_number_of_items(
     url = reverse("backlog:product_backlog", args=[product.pk])
     for item in BacklogItemFactory.create_batch(5, product=product):
         item.cohorts.set(cohorts)
-    few = _count_queries(owner_client, url)
+    few = count_get_queries(owner_client, url)
     for item in BacklogItemFactory.create_batch(495, product=product):
         item.cohorts.set(cohorts)
-    many = _count_queries(owner_client, url + "?start=0")
+    many = count_get_queries(owner_client, url + "?start=0")
     assert many == few
     with django_assert_max_num_queries(12):
         owner_client.get(url)

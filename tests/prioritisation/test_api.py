@@ -24,16 +24,6 @@ def item(product):
 
 
 @pytest.fixture
-def cohorts(organisation):
-    return {c.name: c for c in organisation.cohorts.all()}
-
-
-@pytest.fixture
-def metrics(organisation):
-    return {m.name: m for m in organisation.metrics.all()}
-
-
-@pytest.fixture
 def hours(metrics):
     return metrics["Staff hours saved"]
 

@@ -37,11 +37,6 @@ def scored_items(product):
 
 
 @pytest.fixture
-def cohorts(organisation):
-    return {c.name: c for c in organisation.cohorts.all()}
-
-
-@pytest.fixture
 def voter(make_member, product, cohorts):
     return make_member(
         product=product, roles=[ProductRoleKind.BUSINESS_VOTER], cohort=cohorts["Colleagues"]

@@ -15,16 +15,6 @@ from tests.factories import BacklogItemFactory
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def cohorts(organisation):
-    return {c.name: c for c in organisation.cohorts.all()}
-
-
-@pytest.fixture
-def metrics(organisation):
-    return {m.name: m for m in organisation.metrics.all()}
-
-
 def estimate(item, cohort, metric, value, confidence="high"):
     return BenefitEstimate.objects.create(
         item=item, cohort=cohort, metric=metric, value=Decimal(value), confidence=confidence

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from backlog.models import ProductRoleKind
 from prioritisation import services
 from prioritisation.models import BenefitEstimate, BenefitMetric, ItemScore
-from tests.conftest import HTMX, client_for
+from tests.conftest import HTMX, client_for, count_get_queries
 from tests.factories import BacklogItemFactory
 
 pytestmark = pytest.mark.django_db
@@ -217,12 +215,6 @@ def test_backlog_can_be_ordered_by_score_and_by_one_cohort(owner_client, product
     assert b"#1" in by_score.content
 
 
-def _count_queries(client, url, params) -> int:
-    with CaptureQueriesContext(connection) as ctx:
-        assert client.get(url, params).status_code == 200
-    return len(ctx.captured_queries)
-
-
 @pytest.mark.parametrize("order", ["manual", "score", "cohort"])
 def test_scored_backlog_query_count_is_constant_at_1000_items(
     owner_client, product, organisation, order
@@ -234,13 +226,13 @@ def test_scored_backlog_query_count_is_constant_at_1000_items(
     for item in BacklogItemFactory.create_batch(10, product=product):
         item.cohorts.add(cohort)
     services.scores_recompute(product_id=product.pk)
-    few = _count_queries(owner_client, url, params)
+    few = count_get_queries(owner_client, url, params)
     for item in BacklogItemFactory.create_batch(990, product=product):
         item.cohorts.add(cohort)
     services.scores_recompute(product_id=product.pk)
-    assert _count_queries(owner_client, url, params) == few
+    assert count_get_queries(owner_client, url, params) == few
     # A deeper page adds at most the one aggregate of the open items above it.
-    assert _count_queries(owner_client, url, {**params, "start": 900}) <= few + 1
+    assert count_get_queries(owner_client, url, {**params, "start": 900}) <= few + 1
 
 
 def test_item_page_query_count_does_not_grow_with_the_backlog(
