@@ -92,3 +92,44 @@ class BacklogItemFactory(factory.django.DjangoModelFactory):
     effort = 3
     # Increasing keys, so factory items land in creation order like the service's appends.
     rank_key = factory.LazyFunction(lambda: next(_keys))
+
+
+def give_score_ranks(items, ranks=None) -> None:
+    """Stored scores for ``items``: rank 1, 2, … in the order given (or ``ranks``), with
+    score 1/rank, as a recompute would leave them."""
+    from django.utils import timezone
+
+    from prioritisation.models import ItemScore
+
+    ranks = ranks or range(1, len(items) + 1)
+    ItemScore.objects.bulk_create(
+        ItemScore(
+            item=item,
+            product=item.product,
+            method="benefit_per_effort",
+            rank=rank,
+            score=1.0 / rank,
+            computed_at=timezone.now(),
+        )
+        for item, rank in zip(items, ranks, strict=True)
+    )
+
+
+def open_round(product, actor, **overrides):
+    """An open Schulze round (opened an hour ago, closing tomorrow) on the top 4 by score."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from prioritisation import services
+
+    now = timezone.now()
+    args = {
+        "title": "What next?",
+        "method": "schulze",
+        "opens_at": now - timedelta(hours=1),
+        "closes_at": now + timedelta(days=1),
+        "shortlist_size": 4,
+        **overrides,
+    }
+    return services.round_create(product=product, actor=actor, **args)

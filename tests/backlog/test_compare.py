@@ -12,26 +12,14 @@ from backlog.compare import order_comparison
 from backlog.models import ProductRoleKind
 from prioritisation import services
 from prioritisation.models import ItemScore
-from tests.factories import BacklogItemFactory
+from tests.factories import BacklogItemFactory, give_score_ranks
 
 pytestmark = pytest.mark.django_db
 
 
-def score(items, ranks) -> None:
-    for item, rank in zip(items, ranks, strict=True):
-        ItemScore.objects.create(
-            item=item,
-            product=item.product,
-            method="benefit_per_effort",
-            rank=rank,
-            score=1.0 / rank,
-            computed_at=timezone.now(),
-        )
-
-
 def test_identical_orders_have_tau_one_and_no_disagreements(product):
     items = BacklogItemFactory.create_batch(5, product=product)
-    score(items, [1, 2, 3, 4, 5])
+    give_score_ranks(items, [1, 2, 3, 4, 5])
     comparison = order_comparison(product=product)
     assert comparison.tau == pytest.approx(1.0)
     assert comparison.disagreements == []
@@ -39,7 +27,7 @@ def test_identical_orders_have_tau_one_and_no_disagreements(product):
 
 def test_reversed_orders_have_tau_minus_one_and_the_biggest_gaps_first(product):
     items = BacklogItemFactory.create_batch(5, product=product)
-    score(items, [5, 4, 3, 2, 1])
+    give_score_ranks(items, [5, 4, 3, 2, 1])
     comparison = order_comparison(product=product)
     assert comparison.tau == pytest.approx(-1.0)
     gaps = [(d.item.pk, d.manual_rank, d.score_rank) for d in comparison.disagreements]
@@ -52,7 +40,7 @@ def test_reversed_orders_have_tau_minus_one_and_the_biggest_gaps_first(product):
 def test_closed_items_are_left_out_of_the_comparison(product):
     items = BacklogItemFactory.create_batch(3, product=product)
     done = BacklogItemFactory(product=product, status="done")
-    score(items, [1, 2, 3])
+    give_score_ranks(items, [1, 2, 3])
     comparison = order_comparison(product=product)
     assert comparison.open_items == 3
     assert done not in comparison.manual_top
@@ -60,7 +48,7 @@ def test_closed_items_are_left_out_of_the_comparison(product):
 
 def test_the_vote_order_joins_as_a_third_column(product, owner, make_member, owner_client):
     items = BacklogItemFactory.create_batch(3, product=product)
-    score(items, [1, 2, 3])
+    give_score_ranks(items, [1, 2, 3])
     now = timezone.now()
     round = services.round_create(
         product=product,

@@ -384,27 +384,11 @@ def test_next_up_shows_the_place_each_item_took_in_the_last_closed_vote(
     session, product, owner, make_member
 ):
     from prioritisation import services as voting_services
-    from prioritisation.models import ItemScore
+    from tests.factories import give_score_ranks, open_round
 
     first, second = (BacklogItemFactory(product=product, effort=1) for _ in range(2))
-    for rank, item in enumerate((first, second), start=1):
-        ItemScore.objects.create(
-            item=item,
-            product=product,
-            method="benefit_per_effort",
-            rank=rank,
-            computed_at=timezone.now(),
-        )
-    now = timezone.now()
-    round = voting_services.round_create(
-        product=product,
-        actor=owner,
-        title="Vote",
-        method="borda",
-        opens_at=now - timedelta(hours=1),
-        closes_at=now + timedelta(hours=1),
-        shortlist_size=2,
-    )
+    give_score_ranks([first, second])
+    round = open_round(product, owner, method="borda", shortlist_size=2)
     voter = make_member(product=product, roles=[ProductRoleKind.BUSINESS_VOTER])
     voting_services.ballot_submit(round=round, voter=voter, ranking=[[second.pk], [first.pk]])
     from backlog.showandtell import next_up

@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.utils import timezone
 from playwright.sync_api import expect
 
 from backlog.models import ProductRoleKind
 from customers.models import Cohort
 from prioritisation import services
-from prioritisation.models import Ballot, ItemScore
-from tests.factories import BacklogItemFactory
+from prioritisation.models import Ballot
+from tests.factories import BacklogItemFactory, give_score_ranks, open_round
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -28,28 +26,12 @@ TITLES = [
 
 
 @pytest.fixture
-def open_round(transactional_db, make_member, product):
+def voting_round(transactional_db, make_member, product):
     """An open Schulze round on a five-item shortlist (score ranks 1..5, in TITLES order)."""
     owner = make_member(product=product, roles=[ProductRoleKind.PRODUCT_OWNER])
     items = [BacklogItemFactory(product=product, title=title, effort=2) for title in TITLES]
-    for rank, item in enumerate(items, 1):
-        ItemScore.objects.create(
-            item=item,
-            product=product,
-            method="benefit_per_effort",
-            rank=rank,
-            computed_at=timezone.now(),
-        )
-    now = timezone.now()
-    round = services.round_create(
-        product=product,
-        actor=owner,
-        title="Spring priorities",
-        method="schulze",
-        opens_at=now - timedelta(hours=1),
-        closes_at=now + timedelta(days=1),
-        shortlist_size=5,
-    )
+    give_score_ranks(items)
+    round = open_round(product, owner, title="Spring priorities", shortlist_size=5)
     assert [c.item_id for c in round.candidates.order_by("position")] == [i.pk for i in items]
     return round, owner, {item.title: item for item in items}
 
@@ -122,9 +104,9 @@ def assert_heatmap_text_contrast(page) -> None:
 
 
 def test_voter_ranks_by_drag_then_changes_the_ballot_by_keyboard(
-    open_round, make_voter, page, live_server, sign_in, check_a11y, screenshot
+    voting_round, make_voter, page, live_server, sign_in, check_a11y, screenshot
 ):
-    round, _owner, items = open_round
+    round, _owner, items = voting_round
     voter = make_voter()
     sign_in(page, voter.username)
     page.goto(f"{live_server.url}/rounds/{round.pk}/ballot/")
@@ -197,9 +179,9 @@ def test_voter_ranks_by_drag_then_changes_the_ballot_by_keyboard(
 
 
 def test_results_update_live_without_a_reload(
-    open_round, make_voter, page, live_server, sign_in, check_a11y, screenshot
+    voting_round, make_voter, page, live_server, sign_in, check_a11y, screenshot
 ):
-    round, owner, items = open_round
+    round, owner, items = voting_round
     ids = [items[t].pk for t in TITLES]
     services.ballot_submit(round=round, voter=make_voter("Citizens"), ranking=[[i] for i in ids])
     # The Leaders speak with 1.5 times the voice, so their ballot decides every contest (and

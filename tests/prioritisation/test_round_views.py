@@ -10,9 +10,9 @@ from django.utils import timezone
 
 from backlog.models import ProductRoleKind
 from prioritisation import services
-from prioritisation.models import Ballot, ItemScore, VotingRound
+from prioritisation.models import Ballot, VotingRound
 from tests.conftest import HTMX, client_for
-from tests.factories import BacklogItemFactory
+from tests.factories import BacklogItemFactory, give_score_ranks, open_round
 
 pytestmark = pytest.mark.django_db
 
@@ -20,29 +20,13 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def items(product):
     made = [BacklogItemFactory(product=product, title=f"Choice {n}") for n in range(1, 5)]
-    for rank, item in enumerate(made, 1):
-        ItemScore.objects.create(
-            item=item,
-            product=product,
-            method="benefit_per_effort",
-            rank=rank,
-            computed_at=timezone.now(),
-        )
+    give_score_ranks(made)
     return made
 
 
 @pytest.fixture
 def round(product, owner, items):
-    now = timezone.now()
-    return services.round_create(
-        product=product,
-        actor=owner,
-        title="Spring priorities",
-        method="schulze",
-        opens_at=now - timedelta(hours=1),
-        closes_at=now + timedelta(days=1),
-        shortlist_size=4,
-    )
+    return open_round(product, owner, title="Spring priorities")
 
 
 @pytest.fixture

@@ -12,11 +12,11 @@ from django.utils import timezone
 
 from backlog.models import BacklogItem, ProductRoleKind
 from prioritisation import results, services
-from prioritisation.models import Ballot, ItemScore, VotingRound
+from prioritisation.models import Ballot, VotingRound
 from prioritisation.services import BallotRefused
 from prioritisation.tasks import close_due_rounds
 from tests.conftest import require_postgresql
-from tests.factories import BacklogItemFactory
+from tests.factories import BacklogItemFactory, give_score_ranks, open_round
 
 pytestmark = pytest.mark.django_db
 
@@ -24,15 +24,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def scored_items(product):
     items = [BacklogItemFactory(product=product, title=f"Item {n}") for n in range(1, 6)]
-    for rank, item in enumerate(items, start=1):
-        ItemScore.objects.create(
-            item=item,
-            product=product,
-            method="benefit_per_effort",
-            rank=rank,
-            score=1.0 / rank,
-            computed_at=timezone.now(),
-        )
+    give_score_ranks(items)
     return items
 
 
@@ -41,21 +33,6 @@ def voter(make_member, product, cohorts):
     return make_member(
         product=product, roles=[ProductRoleKind.BUSINESS_VOTER], cohort=cohorts["Colleagues"]
     )
-
-
-def open_round(product, owner, **kw) -> VotingRound:
-    now = timezone.now()
-    args = {
-        "product": product,
-        "actor": owner,
-        "title": "What next?",
-        "method": "schulze",
-        "opens_at": now - timedelta(minutes=1),
-        "closes_at": now + timedelta(days=2),
-        "shortlist_size": 4,
-    }
-    args.update(kw)
-    return services.round_create(**args)
 
 
 def test_a_round_shortlists_the_top_items_by_score(product, owner, scored_items):
