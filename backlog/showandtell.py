@@ -3,12 +3,14 @@ whatever the size of the backlog."""
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, is_dataclass
 from datetime import datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import Prefetch, Q, Sum
 from django.utils import timezone
 
@@ -17,6 +19,7 @@ from backlog.models import (
     OPEN_STATUSES,
     BacklogItem,
     Decision,
+    DecisionKind,
     GoLiveSignature,
     ItemEvent,
     ItemEventKind,
@@ -233,9 +236,28 @@ def _vote_positions(product) -> dict[int, int]:
 
 
 @dataclass(frozen=True)
+class Person:
+    pk: int
+    name: str
+
+
+def _person(user) -> Person | None:
+    if user is None:
+        return None
+    return Person(user.pk, user.get_full_name() or user.get_username())
+
+
+@dataclass(frozen=True)
+class Signature:
+    signer: Person
+    signed_at: datetime
+
+
+@dataclass(frozen=True)
 class GoLiveRow:
-    item: BacklogItem
-    signatures: dict[str, GoLiveSignature]  # role → signature
+    pk: int
+    title: str
+    signatures: dict[str, Signature]  # role → signature
 
     def roles(self) -> list[dict]:
         return [
@@ -256,28 +278,62 @@ def go_live_queue(session: ShowAndTell) -> tuple[list[GoLiveRow], int]:
         )
     )
     rows = [
-        GoLiveRow(item, {s.role: s for s in item.signatures.all()})
+        GoLiveRow(
+            item.pk,
+            item.title,
+            {s.role: Signature(_person(s.signer), s.signed_at) for s in item.signatures.all()},
+        )
         for item in items[:GO_LIVE_LIMIT]
     ]
     return rows, waiting.count()
 
 
-def went_live(session: ShowAndTell, span: Window) -> list[BacklogItem]:
-    return list(
-        BacklogItem.objects.filter(
+@dataclass(frozen=True)
+class LiveRow:
+    pk: int
+    title: str
+    live_at: datetime
+
+
+def went_live(session: ShowAndTell, span: Window) -> list[LiveRow]:
+    return [
+        LiveRow(*row)
+        for row in BacklogItem.objects.filter(
             product_id=session.product_id, live_at__gte=span.start, live_at__lt=span.end
         )
-        .only("pk", "title", "live_at")
         .order_by("live_at")
-    )
+        .values_list("pk", "title", "live_at")
+    ]
 
 
-def decisions(session: ShowAndTell) -> list[Decision]:
-    return list(
-        Decision.objects.filter(session=session)
-        .select_related("owner", "created_by")
+@dataclass(frozen=True)
+class DecisionRow:
+    pk: int
+    kind: str
+    text: str
+    owner: Person | None
+    agreed_by: list[Person]
+    created_at: datetime
+
+    @property
+    def kind_label(self) -> str:
+        return DecisionKind(self.kind).label
+
+
+def decisions(session: ShowAndTell) -> list[DecisionRow]:
+    return [
+        DecisionRow(
+            d.pk,
+            d.kind,
+            d.text,
+            _person(d.owner),
+            [_person(p) for p in d.agreed_by.all()],
+            d.created_at,
+        )
+        for d in Decision.objects.filter(session=session)
+        .select_related("owner")
         .prefetch_related("agreed_by")
-    )
+    ]
 
 
 def _next_up_section(session: ShowAndTell) -> dict:
@@ -310,7 +366,10 @@ def _section(key: str, session: ShowAndTell, span: Window) -> dict:
 
 def session_sections(session: ShowAndTell, *, only: str | None = None) -> dict:
     """The sections' data: all of them for the session page and the digest, or ``only`` one
-    (a fragment after an action in the room, a presenter-mode step)."""
+    (a fragment after an action in the room, a presenter-mode step). A finished session
+    shows the record frozen when it finished, never today's data."""
+    if session.record is not None:
+        return thaw(session.record, only=only)
     span = window(session)
     context: dict = {
         "window": span,
@@ -318,4 +377,104 @@ def session_sections(session: ShowAndTell, *, only: str | None = None) -> dict:
     }
     for key in SECTIONS if only is None else (only,):
         context.update(_section(key, session, span))
+    return context
+
+
+# ---------------------------------------------------------------- the frozen record
+
+
+def freeze(session: ShowAndTell) -> dict:
+    """Every section as it stands now, as JSON-ready data for ``ShowAndTell.record``."""
+    sections = session_sections(session)
+    sections.pop("sections")
+    return json.loads(json.dumps(sections, cls=_RecordEncoder))
+
+
+class _RecordEncoder(DjangoJSONEncoder):
+    def default(self, o):
+        if is_dataclass(o) and not isinstance(o, type):
+            return asdict(o)
+        return super().default(o)
+
+
+def _when(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def _number(value: str | None) -> Decimal | None:
+    return Decimal(value) if value is not None else None
+
+
+def _thaw_person(data: dict | None) -> Person | None:
+    return Person(data["pk"], data["name"]) if data else None
+
+
+def _thaw_benefit(data: dict) -> BenefitTable:
+    rows = [
+        {
+            **row,
+            "cells": [{**cell, "value": Decimal(cell["value"])} for cell in row["cells"]],
+            "total": Decimal(row["total"]),
+        }
+        for row in data["rows"]
+    ]
+    return BenefitTable(cohorts=data["cohorts"], rows=rows)
+
+
+def thaw(record: dict, *, only: str | None = None) -> dict:
+    """``session_sections`` of a finished session, rebuilt from its record."""
+    context: dict = {
+        "window": Window(_when(record["window"]["start"]), _when(record["window"]["end"])),
+        "sections": [(key, SECTION_TITLES[key]) for key in SECTIONS],
+    }
+    keys = SECTIONS if only is None else (only,)
+    if "done" in keys:
+        context["done"] = [
+            DoneRow(
+                r["pk"],
+                r["title"],
+                r["status"],
+                _number(r["effort"]),
+                _when(r["finished_at"]),
+                r["by"],
+            )
+            for r in record["done"]
+        ]
+        context["done_count"] = record["done_count"]
+        context["done_effort"] = Decimal(record["done_effort"])
+    if "benefit" in keys:
+        context["week_benefit"] = _thaw_benefit(record["week_benefit"])
+        context["quarter_benefit"] = _thaw_benefit(record["quarter_benefit"])
+    if "next" in keys:
+        context["next_up"] = record["next_up"]
+        context["next_up_effort"] = _number(record["next_up_effort"])
+        context["next_up_frozen"] = record["next_up_frozen"]
+    if "golive" in keys:
+        context["go_live"] = [
+            GoLiveRow(
+                r["pk"],
+                r["title"],
+                {
+                    role: Signature(_thaw_person(sig["signer"]), _when(sig["signed_at"]))
+                    for role, sig in r["signatures"].items()
+                },
+            )
+            for r in record["go_live"]
+        ]
+        context["go_live_waiting"] = record["go_live_waiting"]
+        context["went_live"] = [
+            LiveRow(r["pk"], r["title"], _when(r["live_at"])) for r in record["went_live"]
+        ]
+    if "decisions" in keys:
+        context["decisions"] = [
+            DecisionRow(
+                r["pk"],
+                r["kind"],
+                r["text"],
+                _thaw_person(r["owner"]),
+                [_thaw_person(p) for p in r["agreed_by"]],
+                _when(r["created_at"]),
+            )
+            for r in record["decisions"]
+        ]
     return context

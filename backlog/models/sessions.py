@@ -37,6 +37,9 @@ class ShowAndTell(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     finished_at = models.DateTimeField(null=True, blank=True)
+    # Every section as it stood at finish (backlog.showandtell.freeze): a finished session
+    # is a fixed record, whatever happens to its items afterwards.
+    record = models.JSONField(null=True, blank=True, editable=False)
     digest_sent_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

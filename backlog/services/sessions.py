@@ -223,13 +223,27 @@ def go_live_withdraw(
 
 def session_finish(*, session: ShowAndTell, actor: AbstractBaseUser) -> ShowAndTell:
     """End the session; its digest goes out by email once this commits."""
+    from backlog.showandtell import freeze
     from backlog.tasks import send_show_and_tell_digest
 
     if session.finished_at is not None:
         return session
     with transaction.atomic():
-        session.finished_at = timezone.now()
-        session.save(update_fields=["finished_at"])
+        # Two delivery leads pressing "Finish" at once: the session row makes them take turns,
+        # and the second finds it finished.
+        locked = (
+            ShowAndTell.objects.select_for_update(of=("self",))
+            .order_by()
+            .select_related("product__organisation")
+            .get(pk=session.pk)
+        )
+        if locked.finished_at is not None:
+            return locked
+        locked.finished_at = timezone.now()
+        # The record is frozen with the finish, so the page and the digest never change after.
+        locked.record = freeze(locked)
+        locked.save(update_fields=["finished_at", "record"])
+        session.finished_at, session.record = locked.finished_at, locked.record
         session_id = session.pk
         transaction.on_commit(lambda: send_show_and_tell_digest.delay(session_id=session_id))
     return session

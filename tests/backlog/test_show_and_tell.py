@@ -3,8 +3,10 @@ go-live signatures (who may sign, forgery, withdrawal, concurrency), decisions, 
 
 from __future__ import annotations
 
+import re
 import threading
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 
 import pytest
 from django.core import mail
@@ -399,3 +401,67 @@ def test_next_up_shows_the_place_each_item_took_in_the_last_closed_vote(
     }
     voting_services.round_close(round_id=round.pk)  # only a decided vote counts here
     assert {row.pk: row.vote_rank for row in next_up(session)[0]} == {first.pk: 2, second.pk: 1}
+
+
+def test_a_finished_session_is_a_fixed_record_whatever_happens_to_its_items(
+    session, amigos, product, done_item, metrics, cohorts
+):
+    """Finish with one item done, then finish another, estimate it, sign for the first and
+    rename it: the page, the API and the digest still say what was true at the finish."""
+    from prioritisation.services import EstimateCell, estimates_save
+
+    lead = amigos[ProductRoleKind.DELIVERY_LEAD]
+    done_item.effort = 3
+    done_item.save()
+    sessions.decision_add(session=session, actor=lead, kind="decision", text="Ship the form")
+    waiting = BacklogItemFactory(product=product, title="Still open", effort=5)
+    sessions.session_finish(session=session, actor=lead)
+    sponsor = client_for(amigos[ProductRoleKind.SPONSOR])
+    url = reverse("backlog:session_detail", args=[session.pk])
+    api_url = reverse("api:session_detail", args=[session.pk])
+    before_page = sponsor.get(url).content
+    before_api = sponsor.get(api_url).json()
+    assert "1</strong> item reached done or live, 3 points" in before_page.decode()
+
+    BacklogItem.objects.filter(pk=waiting.pk).update(
+        status=ItemStatus.DONE, done_at=timezone.now(), effort=8
+    )
+    estimates_save(
+        item=waiting,
+        actor=lead,
+        cells=[EstimateCell(cohorts["Citizens"], metrics["Cash saved"], Decimal(1000))],
+    )
+    sessions.go_live_sign(
+        item=done_item, signer=amigos[ProductRoleKind.SPONSOR], role=ProductRoleKind.SPONSOR
+    )
+    BacklogItem.objects.filter(pk=done_item.pk).update(title="Renamed afterwards")
+
+    after_page = sponsor.get(url).content
+    assert _main(after_page) == _main(before_page)
+    assert sponsor.get(api_url).json() == before_api
+    assert before_api["done_count"] == 1 and before_api["done_effort"] == "3.0"
+    assert [d["text"] for d in before_api["decisions"]] == ["Ship the form"]
+    assert before_api["go_live"][0]["signatures"]["sponsor"] is None
+    for user in amigos.values():
+        user.email = f"{user.username}@example.org"
+        user.save()
+    assert send_show_and_tell_digest(session_id=session.pk) is True
+    html = mail.outbox[0].alternatives[0][0]
+    assert done_item.title in html and "Renamed afterwards" not in html
+
+
+def _main(page: bytes) -> str:
+    """The page's main content, without the per-request CSRF tokens."""
+    html = page.decode()
+    main = html[html.index("<main") : html.index("</main>")]
+    return re.sub(r'name="csrfmiddlewaretoken" value="[^"]*"', "", main)
+
+
+def test_finishing_twice_at_once_freezes_one_record(session, amigos):
+    lead = amigos[ProductRoleKind.DELIVERY_LEAD]
+    first = sessions.session_finish(session=session, actor=lead)
+    stale = ShowAndTell.objects.get(pk=session.pk)
+    stale.finished_at = None  # a second request that read the session before the first finished
+    again = sessions.session_finish(session=stale, actor=lead)
+    assert again.finished_at == first.finished_at
+    assert again.record == ShowAndTell.objects.get(pk=session.pk).record
