@@ -434,10 +434,11 @@ class SessionDetailSerializer(SessionSerializer):
         read_only_fields = fields
 
 
-def _person(user) -> dict | None:
-    if user is None:
+def _person(person) -> dict | None:
+    """A person as the show-and-tell sections carry them (``showandtell.Person``)."""
+    if person is None:
         return None
-    return {"id": user.pk, "name": user.get_full_name() or user.get_username()}
+    return {"id": person.pk, "name": person.name}
 
 
 def _benefit_table(table) -> dict:
@@ -474,8 +475,8 @@ def _session_detail(session: ShowAndTell) -> dict:
         "next_up_frozen": sections["next_up_frozen"],
         "go_live": [
             {
-                "item": row.item.pk,
-                "title": row.item.title,
+                "item": row.pk,
+                "title": row.title,
                 "signatures": {
                     role.value: (
                         {"signer": _person(signature.signer), "signed_at": signature.signed_at}
@@ -494,7 +495,7 @@ def _session_detail(session: ShowAndTell) -> dict:
                 "kind": decision.kind,
                 "text": decision.text,
                 "owner": _person(decision.owner),
-                "agreed_by": [_person(person) for person in decision.agreed_by.all()],
+                "agreed_by": [_person(person) for person in decision.agreed_by],
                 "created_at": decision.created_at,
             }
             for decision in sections["decisions"]
