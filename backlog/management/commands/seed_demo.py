@@ -8,7 +8,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
@@ -154,15 +154,30 @@ class Command(BaseCommand):
             )
             if made:
                 user.set_password(DEMO_PASSWORD)
-                user.is_staff = org_role == OrganisationRole.ADMIN
-                user.is_superuser = org_role == OrganisationRole.ADMIN
                 user.save()
+            elif user.is_staff or user.is_superuser:
+                self._demote(user, organisation)
             if not Membership.objects.filter(user=user).exists():
                 membership_create(
                     user=user, organisation=organisation, role=org_role, cohort=cohorts.get(cohort)
                 )
             users[username] = user
         return users
+
+    def _demote(self, user, organisation: Organisation) -> None:
+        """Earlier versions made the demo's organisation admin a Django superuser, who could
+        then read and change every organisation's rows in /admin/. The Django admin is the
+        site operator's alone, so a demo person is demoted on every run. A staff account that
+        is not a demo person is the operator's own, under a demo name: refuse rather than
+        demote it or enrol it in the demo."""
+        if not Membership.objects.filter(user=user, organisation=organisation).exists():
+            raise CommandError(
+                f"The user '{user.get_username()}' is a Django staff account outside the demo "
+                "and has a demo person's name. Rename it (the operator's account can be called "
+                "anything but a demo username) and run seed_demo again."
+            )
+        user.is_staff = user.is_superuser = False
+        user.save(update_fields=["is_staff", "is_superuser"])
 
     def _capabilities(self, organisation: Organisation) -> list[Capability]:
         return [
