@@ -20,7 +20,9 @@ def digest_send(*, session_id: int) -> bool:
     "sent" mark is set first under a row lock, so a retried task never sends it twice."""
     with transaction.atomic():
         session = (
-            ShowAndTell.objects.select_for_update()
+            # Only the session row: the joined product and organisation stay unlocked.
+            ShowAndTell.objects.select_for_update(of=("self",))
+            .order_by()
             .select_related("product", "product__organisation")
             .filter(pk=session_id)
             .first()

@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from backlog import ordering
+from backlog.locks import lock_item, lock_product
 from backlog.models import (
     STATUS_TIMESTAMP_FIELD,
     BacklogItem,
@@ -149,7 +150,7 @@ def item_create(
     _stamp_status(item, status)
     item.full_clean(exclude=["rank_key"])
     with transaction.atomic():
-        Product.objects.select_for_update().filter(pk=product.pk).first()
+        lock_product(product.pk)
         item.rank_key = _new_rank_key(product)
         item.save()
         item.cohorts.set(cohorts)
@@ -195,7 +196,7 @@ def item_update(
     with transaction.atomic():
         # Work on the locked row, not the caller's copy: a concurrent edit to other fields
         # is never overwritten with stale values, and a failed edit leaves ``item`` alone.
-        current = BacklogItem.objects.select_for_update().get(pk=item.pk)
+        current = lock_item(item)
         _check_values(effort=effort, status=status, was_live=current.status == ItemStatus.LIVE)
         changes = {
             field: [_jsonable(getattr(current, field)), _jsonable(value)]

@@ -16,6 +16,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from backlog import ordering
+from backlog.locks import lock_product
 from backlog.models import (
     BacklogItem,
     ItemEvent,
@@ -56,7 +57,7 @@ STALE = (
 
 
 def _lock_product(product_id: int) -> None:
-    Product.objects.select_for_update().filter(pk=product_id).first()
+    lock_product(product_id)
 
 
 def _keys_around(
@@ -307,7 +308,7 @@ def order_undo(*, product: Product, actor: AbstractBaseUser | None) -> OrderSnap
     with transaction.atomic():
         _lock_product(product.pk)
         snapshot = (
-            OrderSnapshot.objects.select_for_update()
+            OrderSnapshot.objects.select_for_update(of=("self",))
             .filter(product=product, undone_at__isnull=True)
             .exclude(kind=ReorderKind.UNDO)
             .first()

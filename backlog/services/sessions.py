@@ -13,6 +13,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from backlog.locks import lock_item
 from backlog.models import (
     GO_LIVE_ROLES,
     BacklogItem,
@@ -166,7 +167,8 @@ def go_live_sign(
             "You do not hold this role on the product, so you cannot sign for it."
         )
     with transaction.atomic():
-        locked = BacklogItem.objects.select_for_update().get(pk=item.pk)
+        # The fourth signature rescores the product: product, then item (backlog.locks).
+        locked = lock_item(item)
         if locked.status == ItemStatus.LIVE:
             raise ValidationError("This item is already live.")
         if locked.status != ItemStatus.DONE:
@@ -207,7 +209,7 @@ def go_live_withdraw(
     """Withdraw one's own signature, which is possible until the last signature is in."""
     _refuse_if_finished(session)
     with transaction.atomic():
-        locked = BacklogItem.objects.select_for_update().get(pk=item.pk)
+        locked = lock_item(item)
         if locked.status == ItemStatus.LIVE:
             raise ValidationError("The item is live: signatures can no longer be withdrawn.")
         signature = GoLiveSignature.objects.filter(item=locked, role=role).first()

@@ -15,6 +15,7 @@ from django.core.cache import cache
 from django.db import connection, transaction
 from django.utils import timezone
 
+from backlog.locks import lock_product
 from backlog.models import Product, ScoringMethod
 from prioritisation import scoring, selectors
 from prioritisation.models import CONFIDENCE_FRACTION, ItemScore, MoscowBucket
@@ -280,7 +281,7 @@ def scores_recompute(*, product_id: int) -> int:
     replaces the whole set from the data it reads under that lock.
     """
     with transaction.atomic():
-        product = Product.objects.select_for_update().filter(pk=product_id).first()
+        product = lock_product(product_id)
         if product is None:
             return 0  # deleted since the task was queued
         data = selectors.scoring_data(

@@ -140,7 +140,7 @@ def ballot_submit(
     tiers, dots = _check_ballot(round, candidates, ranking, points)
     membership = membership_for_user(voter)
     with transaction.atomic():
-        locked = VotingRound.objects.select_for_update().get(pk=round.pk)
+        locked = VotingRound.objects.select_for_update(of=("self",)).get(pk=round.pk)
         now = timezone.now()
         if locked.closed_at is not None or now >= locked.closes_at:
             raise BallotRefused(
@@ -172,7 +172,9 @@ def round_close(*, round_id: int) -> VotingRound | None:
     """Close a round and freeze its result. Safe to run twice: a closed round is left alone."""
     with transaction.atomic():
         round = (
-            VotingRound.objects.select_for_update()
+            # Only the round row: the joined product stays unlocked for moves and rescores.
+            VotingRound.objects.select_for_update(of=("self",))
+            .order_by()
             .select_related("product")
             .filter(pk=round_id)
             .first()

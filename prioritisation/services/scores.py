@@ -13,6 +13,7 @@ from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
 
+from backlog.locks import lock_item
 from backlog.models import BacklogItem, ItemEvent, ItemEventKind, Product
 from customers.models import Cohort, Organisation
 from prioritisation import selectors
@@ -106,8 +107,9 @@ def estimates_save(
     if errors:
         raise ValidationError(errors)
     with transaction.atomic():
-        # Two people saving the same grid at once: the item row lock makes them take turns.
-        BacklogItem.objects.select_for_update().filter(pk=item.pk).first()
+        # Two people saving the same grid at once take turns on the item's lock; the product
+        # is locked first because the rescore that follows locks it (backlog.locks).
+        lock_item(item)
         current = selectors.estimate_grid(item=item)
         changes, to_create, to_update, to_delete = [], [], [], []
         for cell in cells:
@@ -162,7 +164,8 @@ def scoring_inputs_update(
 ) -> ItemScoringInputs:
     """Set an item's RICE / WSJF / ICE / MoSCoW inputs (validated by the caller's form)."""
     with transaction.atomic():
-        inputs, _ = ItemScoringInputs.objects.select_for_update().get_or_create(item=item)
+        lock_item(item)
+        inputs, _ = ItemScoringInputs.objects.get_or_create(item=item)
         for field, value in fields.items():
             setattr(inputs, field, value)
         inputs.full_clean()
@@ -187,7 +190,7 @@ def scoring_settings_update(
     optimism_reason: str,
 ) -> Product:
     with transaction.atomic():
-        product = Product.objects.select_for_update().get(pk=product.pk)
+        product = Product.objects.select_for_update(of=("self",)).get(pk=product.pk)
         product.scoring_method = scoring_method
         product.effort_uplift = effort_uplift
         product.benefit_haircut = benefit_haircut
