@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
-from django.utils.html import strip_tags
 
 from backlog.models import ShowAndTell
 from backlog.showandtell import session_sections
@@ -46,10 +47,71 @@ def digest_send(*, session_id: int) -> bool:
     html = render_to_string("backlog/email/digest.html", context)
     message = EmailMultiAlternatives(
         subject=f"{session.product.name}: show-and-tell of {session.date:%-d %B %Y}",
-        body=strip_tags(html),
+        body=digest_text(context),
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=recipients,
     )
     message.attach_alternative(html, "text/html")
     message.send()
     return True
+
+
+def _number(value: Decimal) -> str:
+    return f"{value.normalize():,f}" if value == value.to_integral() else f"{value:,.2f}"
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    """Rows of text in columns: the first left-aligned, the rest right-aligned."""
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    return [
+        "  ".join(
+            cell.ljust(widths[i]) if i == 0 else cell.rjust(widths[i]) for i, cell in enumerate(row)
+        ).rstrip()
+        for row in [header, *rows]
+    ]
+
+
+def digest_text(context: dict) -> str:
+    """The digest's plain-text part, from the same sections as the HTML: one line per item,
+    the benefit table in aligned columns, people's words exactly as written (not escaped)."""
+    session, product = context["session"], context["product"]
+    points = _number(context["done_effort"])
+    count = context["done_count"]
+    lines = [
+        f"{product.name}: show-and-tell of {session.date:%-d %B %Y}",
+        "",
+        f"Done this week ({count} item{'' if count == 1 else 's'}, {points} points)",
+    ]
+    lines += [f"  - {row.title} ({row.status}), by {row.by}" for row in context["done"]] or [
+        "  Nothing finished this week."
+    ]
+    lines += ["", "Benefit landed"]
+    table = context["week_benefit"]
+    if table.rows:
+        header = ["Metric", *table.cohorts, "Total"]
+        rows = [
+            [
+                f"{row['metric']} ({row['unit']})",
+                *(_number(cell["value"]) for cell in row["cells"]),
+                _number(row["total"]),
+            ]
+            for row in table.rows
+        ]
+        lines += [f"  {line}" for line in _table(header, rows)]
+    else:
+        lines.append("  No estimated benefit landed this week.")
+    lines += ["", "Next up"]
+    lines += [
+        f"  {n}. {row['title']}" + (f" ({row['effort']} points)" if row["effort"] else "")
+        for n, row in enumerate(context["next_up"], start=1)
+    ] or ["  Nothing planned."]
+    lines += ["", "Went live"]
+    lines += [f"  - {row.title}" for row in context["went_live"]] or [
+        "  Nothing went live this week."
+    ]
+    lines += ["", "Decisions and actions"]
+    lines += [
+        f"  - {d.kind_label}: {d.text}" + (f" (owner: {d.owner.name})" if d.owner else "")
+        for d in context["decisions"]
+    ] or ["  None recorded."]
+    return "\n".join(lines) + "\n"

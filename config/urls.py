@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 urlpatterns = [
     path(
@@ -10,8 +10,16 @@ urlpatterns = [
         name="login",
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/", include("customers.account_urls")),
     path("admin/", admin.site.urls),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="api_schema"),
+    # The split view serves its start-up script as a file of its own, so the page needs no
+    # inline script under the Content-Security-Policy.
+    path(
+        "api/v1/docs/",
+        SpectacularSwaggerSplitView.as_view(url_name="api_schema", template_name="api/docs.html"),
+        name="api_docs",
+    ),
     path("api/v1/", include("config.api_urls")),
     path("organisation/", include("customers.urls")),
     path("", include("prioritisation.urls")),

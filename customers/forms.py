@@ -1,3 +1,5 @@
+from datetime import datetime, timedelta
+
 from django import forms
 
 from customers.models import Cohort
@@ -22,3 +24,30 @@ class CohortForm(forms.ModelForm):
         if clash.exclude(pk=self.instance.pk).exists():
             raise forms.ValidationError("Another cohort already has this name.")
         return name
+
+
+class ApiTokenForm(forms.Form):
+    """Name a new personal API token and say how long it lasts."""
+
+    EXPIRY_DAYS = {"30": 30, "90": 90, "365": 365, "never": None}
+
+    name = forms.CharField(
+        label="Token name",
+        max_length=80,
+        help_text="What the token is for, e.g. “Monthly report script”.",
+        error_messages={"required": "Enter a name for the token."},
+    )
+    expires = forms.ChoiceField(
+        label="Expires",
+        choices=[
+            ("30", "In 30 days"),
+            ("90", "In 90 days"),
+            ("365", "In a year"),
+            ("never", "Never"),
+        ],
+        initial="90",
+    )
+
+    def expires_at(self, now: datetime) -> datetime | None:
+        days = self.EXPIRY_DAYS[self.cleaned_data["expires"]]
+        return None if days is None else now + timedelta(days=days)

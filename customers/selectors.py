@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import QuerySet
 
-from customers.models import Cohort, Membership, Organisation
+from customers.models import ApiToken, Cohort, Membership, Organisation
 
 
 def membership_for_user(user: AbstractBaseUser) -> Membership | None:
@@ -29,3 +29,8 @@ def organisation_for_user(user: AbstractBaseUser) -> Organisation | None:
 
 def cohort_list(*, organisation: Organisation) -> QuerySet[Cohort]:
     return Cohort.objects.filter(organisation=organisation).order_by("name")
+
+
+def api_token_list(*, user: AbstractBaseUser) -> QuerySet[ApiToken]:
+    """The user's own tokens, newest first, revoked ones included (they show as revoked)."""
+    return ApiToken.objects.filter(user=user).order_by("-created_at", "-pk")

@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import secrets
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.utils import timezone
 from django.utils.text import slugify
 
-from customers.models import DEFAULT_COHORTS, Cohort, Membership, Organisation, OrganisationRole
+from customers.models import (
+    DEFAULT_COHORTS,
+    ApiToken,
+    Cohort,
+    Membership,
+    Organisation,
+    OrganisationRole,
+)
 
 
 @transaction.atomic
@@ -66,3 +78,90 @@ def cohort_update(
         # Voice weights enter every score of the organisation.
         scores_refresh_organisation(organisation_id=cohort.organisation_id)
     return cohort
+
+
+# ---------------------------------------------------------------- personal API tokens
+
+API_TOKEN_SCHEME = "bb"
+# Recording every use would write a row per API request; a minute is precise enough to
+# tell a person which token is still in use.
+API_TOKEN_LAST_USED_PRECISION = timedelta(minutes=1)
+
+
+class ApiTokenRefused(Exception):
+    """The presented token cannot authenticate; ``str()`` says why, for the caller."""
+
+
+def _api_token_hash(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def _api_token_prefix(raw: str) -> str | None:
+    scheme, _, rest = raw.partition("_")
+    prefix, _, secret = rest.partition("_")
+    if scheme != API_TOKEN_SCHEME or not prefix or not secret or len(prefix) > 16:
+        return None
+    return prefix
+
+
+def api_token_create(
+    *, user: AbstractBaseUser, name: str, expires_at: datetime | None = None
+) -> tuple[ApiToken, str]:
+    """Issue a token for ``user``. Returns the stored token and its secret, which is shown
+    to the person once and never stored: only its SHA-256 hash is."""
+    for _ in range(5):
+        prefix = secrets.token_hex(6)
+        raw = f"{API_TOKEN_SCHEME}_{prefix}_{secrets.token_urlsafe(32)}"
+        try:
+            with transaction.atomic():
+                token = ApiToken.objects.create(
+                    user=user,
+                    name=name,
+                    prefix=prefix,
+                    key_hash=_api_token_hash(raw),
+                    expires_at=expires_at,
+                )
+        except IntegrityError:  # two tokens drew the same 48-bit prefix: draw again
+            continue
+        return token, raw
+    raise RuntimeError("Could not draw a unique API token prefix.")
+
+
+def api_token_revoke(*, user: AbstractBaseUser, token_id: int) -> ApiToken | None:
+    """Revoke one of ``user``'s own tokens; None when the user has no such token. Revoking
+    twice keeps the first time."""
+    token = ApiToken.objects.filter(user=user, pk=token_id).first()
+    if token is None:
+        return None
+    if token.revoked_at is None:
+        token.revoked_at = timezone.now()
+        token.save(update_fields=["revoked_at"])
+    return token
+
+
+def api_token_authenticate(*, raw: str) -> ApiToken:
+    """The active token ``raw`` names, with its user, or ApiTokenRefused.
+
+    One indexed lookup by the public prefix and a constant-time comparison of hashes: an
+    unknown token costs no more than a known one, and nothing like a password hash."""
+    digest = _api_token_hash(raw)
+    prefix = _api_token_prefix(raw)
+    token = None
+    if prefix:
+        try:
+            token = ApiToken.objects.select_related("user").get(prefix=prefix)
+        except ApiToken.DoesNotExist:
+            pass
+    if token is None or not hmac.compare_digest(token.key_hash, digest):
+        raise ApiTokenRefused("Invalid token.")
+    now = timezone.now()
+    if token.revoked_at is not None:
+        raise ApiTokenRefused("This token has been revoked.")
+    if token.expires_at is not None and token.expires_at <= now:
+        raise ApiTokenRefused("This token has expired.")
+    if not token.user.is_active:
+        raise ApiTokenRefused("The token's user is inactive.")
+    if token.last_used_at is None or now - token.last_used_at >= API_TOKEN_LAST_USED_PRECISION:
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        token.last_used_at = now
+    return token

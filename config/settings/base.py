@@ -7,9 +7,11 @@ what is read here. See the README's configuration table.
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp import constants as csp
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -57,6 +59,9 @@ INSTALLED_APPS = [
     "template_partials",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI's files, served by us (no CDN)
+    "axes",
+    "csp",
     "customers",
     "backlog",
     "prioritisation",
@@ -64,14 +69,20 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "customers.middleware.NoStoreForSignedInMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # After messages: it tells the person why their session ended.
+    "customers.middleware.SessionLifetimeMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: turns a locked-out sign-in into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -118,6 +129,37 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# django-axes checks lockouts before Django checks the password.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Sign-in throttling (django-axes): SIGN_IN_FAILURE_LIMIT failures for one username, or from
+# one address, lock that username or address out for SIGN_IN_LOCKOUT_MINUTES. Failed API
+# tokens count by address. Attempts during a lockout do not prolong it.
+AXES_ENABLED = True
+AXES_FAILURE_LIMIT = int(os.environ.get("SIGN_IN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("SIGN_IN_LOCKOUT_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = "customers.security.axes_lockout_parameters"
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+# A sign-in does not wipe the count: someone with one account could otherwise clear the
+# failures recorded against their address between guesses at another person's password.
+AXES_RESET_ON_SUCCESS = False
+AXES_LOCKOUT_CALLABLE = "customers.security.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "customers.security.client_ip_address"
+AXES_USERNAME_CALLABLE = "customers.security.axes_username"
+# The proxies allowed to say who the client is (X-Forwarded-For) and whether it came over
+# HTTPS (X-Forwarded-Proto): gunicorn reads the same variable (config/gunicorn.conf.py).
+FORWARDED_ALLOW_IPS = _env_list("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
+# Only for a server other than gunicorn that cannot check the proxy itself: believe
+# X-Forwarded-Proto from anyone. Safe only where nothing but the proxy can reach the app.
+TRUST_X_FORWARDED_PROTO = _env_bool("TRUST_X_FORWARDED_PROTO", False)
+
+# Sessions end after 30 minutes idle (renewed once a minute while active) and 12 hours after
+# sign-in however active (customers.middleware.SessionLifetimeMiddleware).
+SESSION_COOKIE_AGE = 30 * 60
+SESSION_ABSOLUTE_AGE = 12 * 60 * 60
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "backlog:home"
@@ -188,9 +230,11 @@ CELERY_BEAT_SCHEDULE: dict = {
 }
 
 REST_FRAMEWORK = {
+    # Personal tokens first: DRF answers 401 with the first class's WWW-Authenticate
+    # challenge. The session serves the browser (with CSRF checks).
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "customers.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
-        "rest_framework.authentication.BasicAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
@@ -201,6 +245,10 @@ SPECTACULAR_SETTINGS = {
     "TITLE": "Benefit Backlog API",
     "DESCRIPTION": "Product backlogs ranked by benefit.",
     "VERSION": "1",
+    # The interactive docs load Swagger UI from the drf-spectacular-sidecar package.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # Secure by default; production.py adds HTTPS-only settings.
@@ -209,6 +257,25 @@ CSRF_COOKIE_HTTPONLY = False  # htmx reads the token from the page, not the cook
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy (django-csp): scripts and styles only from our own origin; no
+# inline script without this response's nonce, no eval (htmx's hx-on/js: values are not
+# used, and base.html sets htmx's allowEval off). Style attributes stay allowed: bar widths
+# and heat-map shades are data, set server-side, and cannot run code.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [csp.SELF],
+        "script-src": [csp.SELF, csp.NONCE],
+        "style-src": [csp.SELF],
+        "style-src-attr": [csp.UNSAFE_INLINE],
+        "img-src": [csp.SELF, "data:"],
+        "font-src": [csp.SELF],
+        "connect-src": [csp.SELF],
+        "object-src": [csp.NONE],
+        "base-uri": [csp.SELF],
+        "form-action": [csp.SELF],
+        "frame-ancestors": [csp.NONE],
+    }
+}
 
 LOGGING = {
     "version": 1,

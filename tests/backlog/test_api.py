@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 from decimal import Decimal
 
 import pytest
@@ -19,6 +18,7 @@ from backlog.models import (
     ItemStatus,
     ProductRoleKind,
 )
+from customers.services import api_token_create
 from prioritisation import services as scoring_services
 from prioritisation.models import BenefitEstimate
 from tests.conftest import client_for, count_get_queries
@@ -167,9 +167,9 @@ def test_organisation_admin_can_write_without_a_product_role(make_member, produc
     assert item.title == "Renamed"
 
 
-def test_api_accepts_http_basic_authentication(owner, product, item):
-    token = base64.b64encode(f"{owner.username}:pw".encode()).decode()
-    client = Client(HTTP_AUTHORIZATION=f"Basic {token}")
+def test_api_accepts_a_personal_token(owner, product, item):
+    _, secret = api_token_create(user=owner, name="Script")
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {secret}")
     response = client.get(items_url(product))
     assert response.status_code == 200
     assert response.json()["count"] == 1

@@ -465,3 +465,49 @@ def test_finishing_twice_at_once_freezes_one_record(session, amigos):
     again = sessions.session_finish(session=stale, actor=lead)
     assert again.finished_at == first.finished_at
     assert again.record == ShowAndTell.objects.get(pk=session.pk).record
+
+
+def test_the_digests_plain_text_has_a_line_per_item_aligned_columns_and_words_as_written(
+    session, amigos, product, cohorts, metrics
+):
+    """Before: the text part was the HTML with its tags stripped, so list items and table
+    cells ran together and people's words arrived escaped (``&lt;b&gt;``)."""
+    from prioritisation.services import EstimateCell, estimates_save
+
+    lead = amigos[ProductRoleKind.DELIVERY_LEAD]
+    for user in amigos.values():
+        user.email = f"{user.username}@example.org"
+        user.save()
+    first = BacklogItemFactory(product=product, title="Claimant <survey>", status=ItemStatus.DONE)
+    second = BacklogItemFactory(product=product, title="Repairs form", status=ItemStatus.DONE)
+    BacklogItem.objects.filter(pk__in=[first.pk, second.pk]).update(done_at=timezone.now())
+    estimates_save(
+        item=first,
+        actor=lead,
+        cells=[
+            EstimateCell(cohorts["Citizens"], metrics["Cash saved"], Decimal(149600)),
+            EstimateCell(cohorts["Colleagues"], metrics["Staff hours saved"], Decimal("12.5")),
+        ],
+    )
+    sessions.decision_add(
+        session=session, actor=lead, kind="action", text="Tell <b>everyone</b> & more", owner=lead
+    )
+    sessions.session_finish(session=session, actor=lead)
+    assert send_show_and_tell_digest(session_id=session.pk) is True
+    lines = mail.outbox[0].body.splitlines()
+    assert "  - Claimant <survey> (done), by —" in lines
+    assert "  - Repairs form (done), by —" in lines
+    assert any(
+        line.startswith("  - Action: Tell <b>everyone</b> & more (owner: ") for line in lines
+    )
+    assert not any("&lt;" in line or "&amp;" in line for line in lines)
+    start = lines.index("Benefit landed") + 1
+    table = lines[start : lines.index("", start)]
+    header, cash, hours = table
+    assert header.split() == ["Metric", "Citizens", "Colleagues", "Total"]
+    assert cash.split()[-3:] == ["149,600", "0", "149,600"]
+    assert hours.split()[-3:] == ["0", "12.50", "12.50"]
+    # Right-aligned columns: every row's numbers end where the header's names end.
+    ends = [m.end() for m in re.finditer(r"\S+", header)][1:]
+    for row in (cash, hours):
+        assert [m.end() for m in re.finditer(r"\S+", row)][-3:] == ends

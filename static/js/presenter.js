@@ -1,0 +1,19 @@
+// Presenter mode of a show-and-tell: → or Page Down for the next section, ← or Page Up for
+// the previous. The page's Previous/Next links do the same without JavaScript.
+(function () {
+  "use strict";
+  document.addEventListener("keydown", function (event) {
+    var tag = (event.target.tagName || "").toLowerCase();
+    if (tag === "input" || tag === "textarea" || tag === "select") return;
+    // Leave modified keys to the browser, and ← → to a focused table that scrolls sideways.
+    if (event.altKey || event.ctrlKey || event.metaKey) return;
+    var scroller = event.target.closest && event.target.closest(".grid-scroll");
+    if (scroller && scroller.scrollWidth > scroller.clientWidth && event.key.indexOf("Arrow") === 0) return;
+    var box = document.querySelector(".presenter");
+    if (!box) return;
+    var target = null;
+    if (event.key === "ArrowRight" || event.key === "PageDown") target = box.dataset.next;
+    if (event.key === "ArrowLeft" || event.key === "PageUp") target = box.dataset.prev;
+    if (target) { event.preventDefault(); window.location.search = target.slice(1); }
+  });
+})();
