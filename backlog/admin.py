@@ -12,6 +12,7 @@ from backlog.models import (
     ProductRole,
     ShowAndTell,
 )
+from customers.admin import register_history
 
 
 class ProductRoleInline(admin.TabularInline):
@@ -105,3 +106,6 @@ class DecisionAdmin(admin.ModelAdmin):
 class GoLiveSignatureAdmin(admin.ModelAdmin):
     list_display = ["item", "role", "signer", "signed_at"]
     raw_id_fields = ["item", "signer", "session"]
+
+
+register_history(Product, ProductRole, BacklogItem, OrderSnapshot, GoLiveSignature)

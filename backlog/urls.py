@@ -5,12 +5,17 @@ from backlog import views
 app_name = "backlog"
 
 urlpatterns = [
+    # The organisation's audit log combines every app's history, so it is served here, in
+    # the layer that may read them all, under the organisation's address.
+    path("organisation/audit/", views.audit_log, name="audit_log"),
+    path("organisation/audit/export.csv", views.audit_log_csv, name="audit_log_csv"),
     path("", views.home, name="home"),
     path("products/<int:pk>/", views.product_backlog, name="product_backlog"),
     path("products/<int:pk>/items/new/", views.item_create, name="item_create"),
     path("products/<int:pk>/items/quick-add/", views.item_quick_add, name="item_quick_add"),
     path("items/<int:pk>/", views.item_detail, name="item_detail"),
     path("items/<int:pk>/edit/", views.item_edit, name="item_edit"),
+    path("items/<int:pk>/history/", views.item_history, name="item_history"),
     path("items/<int:pk>/move/", views.item_move, name="item_move"),
     path("items/<int:pk>/pin/", views.item_pin, name="item_pin"),
     path("products/<int:pk>/compare/", views.compare, name="compare"),

@@ -29,3 +29,31 @@ class CohortAdmin(admin.ModelAdmin):
     list_display = ["name", "organisation", "kind", "size", "voice_weight"]
     list_filter = ["organisation", "kind"]
     list_select_related = ["organisation"]
+
+
+class ReadOnlyHistoryAdmin(admin.ModelAdmin):
+    """A history table (django-pghistory events) for the site operator to read, never to
+    change: no add, change or delete here, and the tables refuse UPDATE and DELETE anyway
+    (``PGHISTORY_APPEND_ONLY``)."""
+
+    list_display = ["pgh_created_at", "pgh_label", "pgh_obj_id", "pgh_context_id"]
+    list_filter = ["pgh_label"]
+    ordering = ["-pgh_created_at", "-pgh_id"]
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+def register_history(*tracked) -> None:
+    """Show the history tables of ``tracked`` models in the admin, read only."""
+    for model in tracked:
+        admin.site.register(model.pgh_event_model, ReadOnlyHistoryAdmin)
+
+
+register_history(Membership, Cohort)

@@ -6,6 +6,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from customers.history import track_history
+
 
 class Organisation(models.Model):
     """A tenant: a council, trust or department. Nothing crosses between organisations."""
@@ -27,6 +29,7 @@ class OrganisationRole(models.TextChoices):
     MEMBER = "member", "Member"
 
 
+@track_history("user", "organisation", "role", "cohort", "job_title")
 class Membership(models.Model):
     """A user's place in an organisation. A user belongs to exactly one organisation."""
 
@@ -62,6 +65,7 @@ class CohortKind(models.TextChoices):
     STEERS = "steers", "People who steer"
 
 
+@track_history("organisation", "name", "description", "kind", "size", "voice_weight")
 class Cohort(models.Model):
     """A group of customers an item can be for, with a size and a voice weight."""
 

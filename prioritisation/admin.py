@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from customers.admin import register_history
 from prioritisation.models import (
     Ballot,
     BenefitEstimate,
@@ -64,3 +65,6 @@ class RoundCandidateAdmin(admin.ModelAdmin):
 class BallotAdmin(admin.ModelAdmin):
     list_display = ["round", "voter", "cohort", "revisions", "updated_at"]
     raw_id_fields = ["voter"]
+
+
+register_history(BenefitMetric, BenefitEstimate, ItemScoringInputs, Ballot)

@@ -8,7 +8,10 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
+from customers.history import track_history
 
+
+@track_history("organisation", "name", "unit", "description", "weight", "higher_is_better")
 class BenefitMetric(models.Model):
     """A named measure of benefit (hours saved, calls avoided…) with an importance weight."""
 
@@ -85,6 +88,7 @@ class Confidence(models.TextChoices):
 CONFIDENCE_FRACTION = {Confidence.HIGH: 1.0, Confidence.MEDIUM: 0.8, Confidence.LOW: 0.5}
 
 
+@track_history("item", "cohort", "metric", "value", "confidence", "evidence", "updated_by")
 class BenefitEstimate(models.Model):
     """The benefit an item brings one cohort, on one metric."""
 
@@ -126,6 +130,21 @@ class MoscowBucket(models.TextChoices):
     WONT = "wont", "Won't have (this time)"
 
 
+@track_history(
+    "item",
+    "rice_reach",
+    "rice_impact",
+    "rice_confidence",
+    "rice_effort_months",
+    "wsjf_business_value",
+    "wsjf_time_criticality",
+    "wsjf_risk_reduction",
+    "wsjf_job_size",
+    "ice_impact",
+    "ice_confidence",
+    "ice_ease",
+    "moscow",
+)
 class ItemScoringInputs(models.Model):
     """Inputs for the frameworks other than benefit per effort (RICE, WSJF, ICE, MoSCoW)."""
 
@@ -284,6 +303,7 @@ class RoundCandidate(models.Model):
         return f"{self.item_id} in round {self.round_id}"
 
 
+@track_history("round", "voter", "cohort", "ranking", "points", "revisions")
 class Ballot(models.Model):
     """One voter's ballot in one round: a ranking (tiers of item ids, best first; items left
     out are tied below) or, for dot voting, points per item id."""

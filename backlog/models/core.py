@@ -9,6 +9,7 @@ from django.db import models
 from django.db.models import Q
 
 from backlog.fields import OrderKeyField
+from customers.history import INSERT, track_history
 
 
 class ProductKind(models.TextChoices):
@@ -35,6 +36,20 @@ class ScoringMethod(models.TextChoices):
 GREEN_BOOK_EFFORT_UPLIFT = Decimal("0.54")
 
 
+# History: people's settings, not the time scores were last computed.
+@track_history(
+    "organisation",
+    "name",
+    "description",
+    "kind",
+    "weekly_capacity",
+    "new_items_position",
+    "show_and_tell_weekday",
+    "scoring_method",
+    "effort_uplift",
+    "benefit_haircut",
+    "optimism_reason",
+)
 class Product(models.Model):
     organisation = models.ForeignKey(
         "customers.Organisation", on_delete=models.CASCADE, related_name="products"
@@ -125,6 +140,7 @@ ITEM_EDITOR_ROLES = frozenset(
 )
 
 
+@track_history("product", "user", "role")
 class ProductRole(models.Model):
     """One role a user holds on a product; a user may hold several."""
 
@@ -207,6 +223,19 @@ class BacklogItemQuerySet(models.QuerySet):
         return self.filter(Q(title__icontains=text) | Q(description__icontains=text))
 
 
+# History: what people edit. Timestamps are left out; a bulk reorder writes under
+# ``pgtrigger.ignore`` and is recorded once, as its OrderSnapshot (backlog.services.order).
+@track_history(
+    "product",
+    "title",
+    "description",
+    "digitisation_level",
+    "status",
+    "effort",
+    "rank_key",
+    "pinned",
+    "external_key",
+)
 class BacklogItem(models.Model):
     product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="items")
     title = models.CharField(max_length=200)
@@ -332,6 +361,8 @@ class ReorderKind(models.TextChoices):
     UNDO = "undo", "Undid a reorder"
 
 
+# One event per bulk reorder (not the keys: the row keeps them, and they can be large).
+@track_history("product", "actor", "kind", "note", events=(INSERT,))
 class OrderSnapshot(models.Model):
     """The manual order of a whole product just before a bulk reorder, so it can be undone.
 

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 
 from backlog.models.core import BacklogItem, Product, ProductRoleKind
+from customers.history import DELETE, INSERT, track_history
 
 # The "four amigos": an item goes live only when a holder of each of these roles has signed.
 GO_LIVE_ROLES = (
@@ -86,6 +87,7 @@ class Decision(models.Model):
         return self.text[:60]
 
 
+@track_history("item", "role", "signer", "session", events=(INSERT, DELETE))
 class GoLiveSignature(models.Model):
     """A current go-live signature: one per item and role. Withdrawing deletes it (the item's
     history keeps both events)."""

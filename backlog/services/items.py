@@ -221,6 +221,13 @@ def item_update(
                 data={"from": changes["status"][0], "to": changes["status"][1]},
             )
         other = {k: v for k, v in changes.items() if k != "status"}
+        if set(cohorts) != old_cohorts:
+            # Not in the trigger-kept history (Django cannot migrate triggers on an
+            # auto-created many-to-many table), so recorded here, names before and after.
+            other["cohorts"] = [
+                sorted(c.name for c in old_cohorts),
+                sorted(c.name for c in cohorts),
+            ]
         if other:
             ItemEvent.objects.create(
                 item=current, actor=actor, kind=ItemEventKind.EDITED, data={"changes": other}

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import pgtrigger
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, transaction
 from django.utils import timezone
@@ -26,6 +27,7 @@ from backlog.models import (
     Product,
     ReorderKind,
 )
+from customers.history import record_event, update_trigger
 
 
 class MoveRefused(Exception):
@@ -175,6 +177,8 @@ def item_move(
         rebalanced = ordering.needs_rebalance(new_key)
         if rebalanced:
             new_key = _rebalance_with(item.product_id, item_id=item.pk, after_key=lower)
+            # The rebalance rewrote every key unrecorded: the move is this item's one event.
+            record_event(BacklogItem.objects.get(pk=item.pk))
         else:
             items.filter(pk=item.pk).update(rank_key=new_key, updated_at=timezone.now())
         ItemEvent.objects.create(
@@ -210,9 +214,12 @@ def _write_keys(product_id: int, ids: Sequence[int], keys: Sequence[str]) -> Non
     Unique (product, rank_key) is checked row by row as a statement runs, so swapping keys
     in place could collide halfway. Step one writes each new key with a "~" prefix, which
     no real key has; step two strips the prefix. No moment has two rows with one key.
+
+    The item history's trigger is skipped: a rewrite of every key is recorded once by the
+    caller (a bulk reorder's snapshot, or the moved item's event), never as a row per item.
     """
     table = BacklogItem._meta.db_table
-    with connection.cursor() as cursor:
+    with pgtrigger.ignore(update_trigger(BacklogItem)), connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(
                 f"UPDATE {table} AS i SET rank_key = '~' || v.key "

@@ -1,5 +1,7 @@
-"""Pages for products and backlog items (``items``) and the manual order (``order``)."""
+"""Pages for products and backlog items (``items``), the manual order (``order``), the
+show-and-tell (``sessions``) and history (``audit``)."""
 
+from backlog.views.audit import audit_log, audit_log_csv, item_history
 from backlog.views.items import (
     home,
     item_create,
@@ -22,6 +24,9 @@ from backlog.views.sessions import (
 )
 
 __all__ = [
+    "audit_log",
+    "audit_log_csv",
+    "item_history",
     "decision_add",
     "go_live_sign",
     "go_live_withdraw",

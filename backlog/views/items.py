@@ -17,7 +17,7 @@ from django_htmx.http import (
     trigger_client_event,
 )
 
-from backlog import selectors, services
+from backlog import audit, selectors, services
 from backlog.forms import ItemFilterForm, ItemForm, QuickAddForm
 from backlog.permissions import (
     can_edit_items,
@@ -195,6 +195,7 @@ def item_detail(request: HttpRequest, pk: int) -> HttpResponse:
     can_edit = can_edit_items(request.user, item.product)
     context = scoring_context(item, can_edit=can_edit)
     context["history"] = selectors.item_history(item=item)
+    context["changes"] = audit.item_changes(item=item, size=audit.ITEM_PAGE_LIMIT)
     return render(request, "backlog/item_detail.html", context)
 
 

@@ -62,6 +62,9 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",  # Swagger UI's files, served by us (no CDN)
     "axes",
     "csp",
+    # History: PostgreSQL triggers record every tracked change (see customers/history.py).
+    "pgtrigger",
+    "pghistory",
     "customers",
     "backlog",
     "prioritisation",
@@ -75,6 +78,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # After authentication, so the history context knows who is acting.
+    "customers.history.HistoryMiddleware",
     "customers.middleware.NoStoreForSignedInMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     # After messages: it tells the person why their session ended.
@@ -228,6 +233,13 @@ CELERY_BEAT_SCHEDULE: dict = {
         "schedule": 3600.0,
     },
 }
+
+# History (django-pghistory): event tables refuse UPDATE and DELETE, so no code path, the
+# Django admin included, can rewrite what happened.
+PGHISTORY_APPEND_ONLY = True
+# Each event's own time, not its transaction's: the audit log orders the writes of one
+# request correctly across tables.
+PGHISTORY_CREATED_AT_FUNCTION = "clock_timestamp()"
 
 REST_FRAMEWORK = {
     # Personal tokens first: DRF answers 401 with the first class's WWW-Authenticate

@@ -24,6 +24,7 @@ from backlog.models import (
     ProductRoleKind,
 )
 from backlog.services.sessions import local_today, session_for_week
+from customers.history import command_context
 from customers.models import Cohort, Membership, Organisation, OrganisationRole
 from customers.services import membership_create, organisation_create
 from prioritisation.models import BenefitEstimate, BenefitMetric, VotingRound
@@ -109,7 +110,8 @@ class Command(BaseCommand):
     help = "Create the Riverside District Council demo (idempotent)."
 
     def handle(self, *args, **options) -> None:
-        with transaction.atomic():
+        # Its writes appear in the history as done by this command, not by a person.
+        with command_context("seed_demo"), transaction.atomic():
             organisation = self._organisation()
             users = self._people(organisation)
             capabilities = self._capabilities(organisation)
