@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from customers.models import Cohort, Membership, Organisation
+from customers.models import ApiToken, Cohort, Membership, Organisation
 
 
 class CohortInline(admin.TabularInline):
@@ -29,6 +29,30 @@ class CohortAdmin(admin.ModelAdmin):
     list_display = ["name", "organisation", "kind", "size", "voice_weight"]
     list_filter = ["organisation", "kind"]
     list_select_related = ["organisation"]
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Personal API tokens, for the site operator to see and revoke. Tokens are created on
+    the person's profile page only: the secret exists once, in that answer."""
+
+    list_display = [
+        "name",
+        "user",
+        "prefix",
+        "created_at",
+        "last_used_at",
+        "expires_at",
+        "revoked_at",
+    ]
+    list_filter = ["revoked_at"]
+    search_fields = ["name", "prefix", "user__username"]
+    list_select_related = ["user"]
+    fields = ["user", "name", "prefix", "created_at", "last_used_at", "expires_at", "revoked_at"]
+    readonly_fields = ["user", "name", "prefix", "created_at", "last_used_at", "expires_at"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
 
 
 class ReadOnlyHistoryAdmin(admin.ModelAdmin):

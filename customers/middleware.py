@@ -19,9 +19,11 @@ RENEW_EVERY = 60
 
 
 def record_sign_in_time(sender, request: HttpRequest, user, **kwargs) -> None:
-    """``user_logged_in`` receiver: the absolute session limit counts from here."""
+    """``user_logged_in`` receiver: both session limits count from here."""
     if request is not None and hasattr(request, "session"):
-        request.session[SIGNED_IN_AT] = int(time.time())
+        now = int(time.time())
+        request.session[SIGNED_IN_AT] = now
+        request.session[RENEWED_AT] = now
 
 
 class SessionLifetimeMiddleware:

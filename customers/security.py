@@ -47,9 +47,7 @@ def client_ip_address(request: HttpRequest) -> str:
     remote = request.META.get("REMOTE_ADDR", "")
     if not _is_trusted_proxy(remote):
         return remote
-    forwarded = [
-        part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")
-    ]
+    forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
     for address in reversed([part for part in forwarded if part]):
         if not _is_trusted_proxy(address):
             return address

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import secrets
@@ -148,10 +149,8 @@ def api_token_authenticate(*, raw: str) -> ApiToken:
     prefix = _api_token_prefix(raw)
     token = None
     if prefix:
-        try:
+        with contextlib.suppress(ApiToken.DoesNotExist):
             token = ApiToken.objects.select_related("user").get(prefix=prefix)
-        except ApiToken.DoesNotExist:
-            pass
     if token is None or not hmac.compare_digest(token.key_hash, digest):
         raise ApiTokenRefused("Invalid token.")
     now = timezone.now()

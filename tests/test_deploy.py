@@ -18,11 +18,9 @@ GUNICORN = Path(sys.executable).with_name("gunicorn")
 
 
 def production_env(**extra: str) -> dict[str, str]:
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in {"DJANGO_SETTINGS_MODULE", "DEBUG", "SECURE_SSL_REDIRECT"}
-    }
+    # Only what a process needs to start: settings from the test run (or from another test
+    # that changed os.environ) must not leak into the production configuration.
+    env = {key: os.environ[key] for key in ("PATH", "HOME", "LANG", "TMPDIR") if key in os.environ}
     env.update(
         DJANGO_SETTINGS_MODULE="config.settings.production",
         SECRET_KEY=secrets.token_urlsafe(50),

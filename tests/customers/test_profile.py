@@ -129,9 +129,7 @@ def test_revoking_a_token_stops_it_at_once(owner, product):
 
 def test_revoking_with_htmx_answers_the_tokens_section_showing_it_revoked(owner):
     token, _ = api_token_create(user=owner, name="Script")
-    response = client_for(owner).post(
-        reverse("accounts:api_token_revoke", args=[token.pk]), **HTMX
-    )
+    response = client_for(owner).post(reverse("accounts:api_token_revoke", args=[token.pk]), **HTMX)
     html = response.content.decode()
     assert response.status_code == 200
     assert "<html" not in html
