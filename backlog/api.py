@@ -12,8 +12,6 @@ from django.db.models import QuerySet
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, serializers, status
-from rest_framework.pagination import LimitOffsetPagination
-from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -36,6 +34,7 @@ from backlog.permissions import (
     session_for_user,
 )
 from backlog.showandtell import DONE_LIMIT, GO_LIVE_LIMIT, session_sections
+from config.rest import StrictCharField, StrictDecimalField, StrictIntegerField
 from customers.selectors import cohort_list
 from prioritisation.api import ScoreSummarySerializer
 
@@ -120,15 +119,15 @@ class ItemInputSerializer(serializers.Serializer):
 
     # Context: ``organisation``.
     # No defaults here: on create the service's defaults apply, on PATCH the item's values.
-    title = serializers.CharField(max_length=200)
-    description = serializers.CharField(allow_blank=True, required=False)
+    title = StrictCharField(max_length=200)
+    description = StrictCharField(allow_blank=True, required=False)
     status = serializers.ChoiceField(
         choices=ItemStatus.choices,
         required=False,
         help_text="Any status but live: an item goes live through its four sign-offs.",
     )
     digitisation_level = serializers.ChoiceField(choices=DigitisationLevel.choices, required=False)
-    effort = serializers.DecimalField(
+    effort = StrictDecimalField(
         max_digits=7,
         decimal_places=1,
         allow_null=True,
@@ -136,7 +135,7 @@ class ItemInputSerializer(serializers.Serializer):
         help_text="Story points, more than 0, as a number or a string; null until estimated.",
     )
     cohorts = serializers.ListField(
-        child=serializers.IntegerField(),
+        child=StrictIntegerField(),
         required=False,
         help_text="Ids of the organisation's cohorts the item is for.",
     )
@@ -184,11 +183,6 @@ class ItemFilterSerializer(serializers.Serializer):
         )
 
 
-class ItemPagination(LimitOffsetPagination):
-    # A 100,000-item backlog is read in pages, never in one response.
-    max_limit = 1000
-
-
 def _api_error(error: DjangoValidationError) -> serializers.ValidationError:
     """A service's refusal as a 400 with its messages."""
     return serializers.ValidationError(serializers.as_serializer_error(error))
@@ -203,8 +197,6 @@ def _item_response(request: Request, pk: int, status_code: int = status.HTTP_200
 
 class ProductItemsView(generics.GenericAPIView):
     serializer_class = ItemSerializer
-    parser_classes = [JSONParser]
-    pagination_class = ItemPagination
 
     @extend_schema(
         parameters=[ItemFilterSerializer],
@@ -251,7 +243,6 @@ class ProductItemsView(generics.GenericAPIView):
 
 class ItemDetailView(generics.GenericAPIView):
     serializer_class = ItemSerializer
-    parser_classes = [JSONParser]
 
     @extend_schema(responses={200: ItemSerializer, 404: NOT_FOUND})
     def get(self, request: Request, pk: int) -> Response:

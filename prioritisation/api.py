@@ -12,13 +12,13 @@ from django.db.models import Prefetch, QuerySet
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import generics, serializers, status
 from rest_framework.exceptions import NotFound
-from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from backlog.models import BacklogItem
 from backlog.permissions import item_for_user, organisation_or_404, product_for_user
+from config.rest import StrictCharField, StrictDecimalField, StrictIntegerField
 from customers.selectors import cohort_list
 from prioritisation import results, selectors, services
 from prioritisation.models import (
@@ -150,9 +150,9 @@ class EstimateInputSerializer(serializers.Serializer):
 
     # Context: ``cohorts`` and ``metrics``, the organisation's, keyed by id (one query each
     # for the whole grid).
-    cohort = serializers.IntegerField(help_text="Id of one of the organisation's cohorts.")
-    metric = serializers.IntegerField(help_text="Id of one of the organisation's metrics.")
-    value = serializers.DecimalField(
+    cohort = StrictIntegerField(help_text="Id of one of the organisation's cohorts.")
+    metric = StrictIntegerField(help_text="Id of one of the organisation's metrics.")
+    value = StrictDecimalField(
         max_digits=14,
         decimal_places=2,
         allow_null=True,
@@ -170,7 +170,7 @@ class EstimateInputSerializer(serializers.Serializer):
         default=Confidence.MEDIUM,
         error_messages={"invalid_choice": 'Confidence must be high, medium or low, not "{input}".'},
     )
-    evidence = serializers.CharField(allow_blank=True, max_length=2000, default="")
+    evidence = StrictCharField(allow_blank=True, max_length=2000, default="")
 
     class Meta:
         list_serializer_class = EstimateGridSerializer
@@ -200,8 +200,6 @@ def _estimates(item: BacklogItem) -> list[dict]:
 
 
 class ItemEstimatesView(APIView):
-    parser_classes = [JSONParser]
-
     @extend_schema(responses={200: EstimateSerializer(many=True), 404: NOT_FOUND})
     def get(self, request: Request, pk: int) -> Response:
         item = item_for_user(request.user, pk)
@@ -415,13 +413,13 @@ class BallotInputSerializer(serializers.Serializer):
 
     # Context: ``method``, the round's voting method.
     ranking = serializers.ListField(
-        child=serializers.ListField(child=serializers.IntegerField()),
+        child=serializers.ListField(child=StrictIntegerField()),
         required=False,
         help_text="Ranked methods: tiers of item ids, best first, e.g. [[12], [7, 9]] (7 and "
         "9 tie second). Items left out tie below every ranked one.",
     )
     points = serializers.DictField(
-        child=serializers.IntegerField(min_value=0),
+        child=StrictIntegerField(min_value=0),
         required=False,
         help_text='Dot voting: dots per item id, e.g. {"12": 3, "7": 1}, within the budget.',
     )
@@ -441,8 +439,6 @@ class BallotInputSerializer(serializers.Serializer):
 
 
 class RoundBallotView(APIView):
-    parser_classes = [JSONParser]
-
     @extend_schema(
         responses={
             200: BallotSerializer,

@@ -7,6 +7,7 @@ from datetime import timedelta
 from django import forms
 from django.utils import timezone
 
+from config.http import parse_int
 from prioritisation.models import VotingMethod
 from prioritisation.services.rounds import MAX_SHORTLIST
 
@@ -46,6 +47,11 @@ class RoundForm(forms.Form):
         self.fields["closes_at"].initial = (now + timedelta(days=7)).strftime("%Y-%m-%dT%H:%M")
 
 
+def _shown(raw: str) -> str:
+    """What the person typed, cut short enough to quote in a message."""
+    return raw if len(raw) <= 20 else raw[:20] + "…"
+
+
 def parse_ranking(data, candidates: list[int]) -> list[list[int]]:
     """Tiers from the ballot form: ``rank-<item id>`` holds a position (1 = best); equal
     positions tie; a blank leaves the item unranked (tied below every ranked item)."""
@@ -55,10 +61,9 @@ def parse_ranking(data, candidates: list[int]) -> list[list[int]]:
         raw = (data.get(f"rank-{item_id}") or "").strip()
         if not raw:
             continue
-        try:
-            position = int(raw)
-        except ValueError:
-            errors.append(f"“{raw}” is not a whole number.")
+        position = parse_int(raw)
+        if position is None:
+            errors.append(f"“{_shown(raw)}” is not a whole number.")
             continue
         if position < 1:
             errors.append("Positions start at 1.")
@@ -75,10 +80,9 @@ def parse_points(data, candidates: list[int]) -> dict[int, int]:
         raw = (data.get(f"dots-{item_id}") or "").strip()
         if not raw:
             continue
-        try:
-            value = int(raw)
-        except ValueError:
-            errors.append(f"“{raw}” is not a whole number of dots.")
+        value = parse_int(raw)
+        if value is None:
+            errors.append(f"“{_shown(raw)}” is not a whole number of dots.")
             continue
         if value < 0:
             errors.append("Dots cannot be negative.")

@@ -27,6 +27,7 @@ from backlog.permissions import (
     product_for_user,
 )
 from backlog.rows import RowOptions, render_rows
+from config.http import INT_MAX, int_param
 from prioritisation.services import scores_pending
 from prioritisation.views import scoring_context
 
@@ -59,10 +60,7 @@ def backlog_context(request: HttpRequest, product, params, *, size: int = 0) -> 
     filter_form = ItemFilterForm(params or None, organisation=product.organisation)
     filters = _filters_from(filter_form)
     after = params.get("after", "")
-    try:
-        start = max(int(params.get("start", "0")), 0)
-    except ValueError:
-        start = 0
+    start = int_param(params.get("start"), default=0, minimum=0, maximum=INT_MAX)
     items, next_after = selectors.item_page(
         product=product,
         filters=filters,

@@ -14,13 +14,7 @@ from backlog import compare as compare_selectors
 from backlog import services
 from backlog.permissions import item_for_user, product_for_user
 from backlog.views.items import backlog_context
-
-
-def _int_or_none(value: str | None) -> int | None:
-    try:
-        return int(value) if value not in (None, "") else None
-    except ValueError:
-        return None
+from config.http import INT_MAX, int_param
 
 
 def _listing_response(request: HttpRequest, product, *, message: str, error: bool = False):
@@ -32,7 +26,7 @@ def _listing_response(request: HttpRequest, product, *, message: str, error: boo
         url = reverse("backlog:product_backlog", args=[product.pk])
         return redirect(f"{url}?{listing}" if listing else url)
     params = QueryDict(listing, mutable=True)
-    shown = _int_or_none(request.POST.get("shown")) or 0
+    shown = int_param(request.POST.get("shown"), default=0, minimum=0, maximum=INT_MAX)
     context = backlog_context(request, product, params, size=shown)
     context.update({"order_message": message, "order_error": error})
     return render(request, "backlog/product_backlog.html#results", context)
@@ -43,15 +37,16 @@ def _listing_response(request: HttpRequest, product, *, message: str, error: boo
 def item_move(request: HttpRequest, pk: int) -> HttpResponse:
     item = item_for_user(request.user, pk, reorder=True)
     to = request.POST.get("to", "")
-    position = _int_or_none(request.POST.get("position"))
+    # A position past the end is the bottom; INT_MAX keeps the OFFSET within PostgreSQL's.
+    position = int_param(request.POST.get("position"), minimum=-INT_MAX, maximum=INT_MAX)
     try:
         result = services.item_move(
             item=item,
             actor=request.user,
             to=to,
             position=position,
-            before_id=_int_or_none(request.POST.get("before_id")),
-            after_id=_int_or_none(request.POST.get("after_id")),
+            before_id=int_param(request.POST.get("before_id")),
+            after_id=int_param(request.POST.get("after_id")),
         )
     except services.MoveRefused as refused:
         return _listing_response(request, item.product, message=str(refused), error=True)
@@ -106,10 +101,7 @@ def order_undo(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 def compare(request: HttpRequest, pk: int) -> HttpResponse:
     product = product_for_user(request.user, pk)
-    try:
-        top = min(max(int(request.GET.get("top", "25")), 5), 200)
-    except ValueError:
-        top = 25
+    top = int_param(request.GET.get("top"), default=25, minimum=5, maximum=200)
     context = {
         "product": product,
         "comparison": compare_selectors.order_comparison(product=product, top=top),

@@ -10,13 +10,13 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from backlog.models import GO_LIVE_ROLES, BacklogItem, ProductRoleKind, ShowAndTell
 from backlog.permissions import product_for_user, product_people_roles, session_for_user
 from backlog.services import sessions as services
 from backlog.showandtell import SECTION_TITLES, SECTIONS, session_sections
+from config.http import int_param, redirect_back
 
 
 @login_required
@@ -81,10 +81,7 @@ def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def session_present(request: HttpRequest, pk: int) -> HttpResponse:
     """Presenter mode: one section per screen, large type; ← and → (or the links) page."""
     session, roles = session_for_user(request.user, pk)
-    try:
-        step = min(max(int(request.GET.get("step", "1")), 1), len(SECTIONS))
-    except ValueError:
-        step = 1
+    step = int_param(request.GET.get("step"), default=1, minimum=1, maximum=len(SECTIONS))
     context = _context(session, roles, only=SECTIONS[step - 1])
     context.update(
         {
@@ -104,12 +101,7 @@ def _back(request: HttpRequest, session: ShowAndTell, section: str) -> HttpRespo
         roles = product_people_roles(request.user, session.product)
         context = _context(session, roles, only=section)
         return render(request, f"backlog/session_detail.html#section-{section}", context)
-    target = request.POST.get("next", "")
-    if url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return redirect(target)
-    return redirect("backlog:session_detail", pk=session.pk)
+    return redirect_back(request, "backlog:session_detail", pk=session.pk)
 
 
 @login_required
@@ -135,8 +127,8 @@ def decision_add(request: HttpRequest, pk: int) -> HttpResponse:
     people = {
         u.pk: u for u in get_user_model().objects.filter(product_roles__product=session.product)
     }
-    owner = people.get(_int(request.POST.get("owner")))
-    agreed = [people[i] for i in map(_int, request.POST.getlist("agreed_by")) if i in people]
+    owner = people.get(int_param(request.POST.get("owner")))
+    agreed = [people[i] for i in map(int_param, request.POST.getlist("agreed_by")) if i in people]
     try:
         services.decision_add(
             session=session,
@@ -150,13 +142,6 @@ def decision_add(request: HttpRequest, pk: int) -> HttpResponse:
     except ValidationError as error:
         messages.error(request, "Not recorded: " + " ".join(error.messages))
     return _back(request, session, "decisions")
-
-
-def _int(value) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
 
 
 def _item_in_session(session: ShowAndTell, item_pk: int) -> BacklogItem:

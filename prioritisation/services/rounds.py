@@ -4,7 +4,7 @@ and let the product owner adopt it (or keep their order and say why)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
@@ -23,6 +23,11 @@ from prioritisation.models import (
 )
 
 MAX_SHORTLIST = 1000
+# Round times must show in every time zone and as an RFC 3339 time in the API: year 1 in
+# London (LMT, -00:01:15) is not one, and 31 December 9999 in New York is year 10000 in
+# UTC, which Python cannot read back from PostgreSQL.
+EARLIEST_TIME = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST_TIME = datetime(9999, 12, 30, tzinfo=UTC)
 
 
 class BallotRefused(Exception):
@@ -48,7 +53,10 @@ def round_create(
     errors: dict[str, str] = {}
     if method not in VotingMethod.values:
         errors["method"] = "Choose a voting method from the list."
-    if closes_at <= opens_at:
+    for name, moment in (("opens_at", opens_at), ("closes_at", closes_at)):
+        if not EARLIEST_TIME <= moment <= LATEST_TIME:
+            errors[name] = "Choose a time between 2000 and 9999."
+    if not {"opens_at", "closes_at"} & errors.keys() and closes_at <= opens_at:
         errors["closes_at"] = "The round must close after it opens."
     if method == VotingMethod.DOTS and not (1 <= dot_max_per_item <= dot_budget):
         errors["dot_max_per_item"] = "Dots per item must be at least 1 and at most the budget."

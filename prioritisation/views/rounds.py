@@ -15,6 +15,7 @@ from django.views.decorators.vary import vary_on_headers
 from backlog.models import BacklogItem, ProductRoleKind
 from backlog.permissions import can_reorder, product_for_user
 from backlog.selectors import product_roles_for_user
+from config.http import parse_int
 from prioritisation import results, services
 from prioritisation.forms_rounds import RoundForm, parse_points, parse_ranking
 from prioritisation.models import Ballot, VotingMethod, VotingRound
@@ -106,7 +107,7 @@ def ballot(request: HttpRequest, pk: int) -> HttpResponse:
         position = {c: request.POST.get(f"rank-{c}", "") for c in candidates}
     ranked = sorted(
         (item for item in shortlist if position.get(item.pk)),
-        key=lambda item: int(position[item.pk]) if str(position[item.pk]).isdigit() else 0,
+        key=lambda item: parse_int(position[item.pk]) or 0,
     )
     unranked = [item for item in shortlist if not position.get(item.pk)]
     dots = {int(k): v for k, v in (current.points if current else {}).items()}

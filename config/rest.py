@@ -1,0 +1,167 @@
+"""The API's input edge (set as Django REST framework's defaults in settings): a JSON parser
+that refuses what would fail deeper down, one pagination with a cap, and serializer fields
+that take exactly what the OpenAPI schema says.
+"""
+
+from __future__ import annotations
+
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
+from rest_framework import pagination, parsers, serializers
+from rest_framework.exceptions import ParseError, ValidationError
+
+from config.http import BIGINT_MAX, NUL, parse_int
+
+# Deeper than any body this API takes (a ballot's tiers are three levels); json.loads
+# itself recurses, and 100,000 "[" raise RecursionError.
+MAX_JSON_DEPTH = 32
+TOO_DEEP = f"JSON parse error - nested more than {MAX_JSON_DEPTH} levels deep."
+BAD_TEXT = (
+    "JSON parse error - a string contains {what}, which no field accepts: "
+    "text must be valid Unicode without NUL."
+)
+
+
+def _refuse_bad_text(text: str) -> None:
+    if NUL in text:
+        raise ParseError(BAD_TEXT.format(what="a NUL character (\\u0000)"))
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        # A lone surrogate ("\ud800"): PostgreSQL cannot store it and the JSON renderer
+        # cannot echo it back in an error message.
+        raise ParseError(BAD_TEXT.format(what="a lone surrogate (\\ud800-\\udfff)")) from None
+
+
+def check_parsed_json(data: object) -> None:
+    """Walk the parsed body without recursion: every string (keys too) is valid text and
+    no container is nested deeper than MAX_JSON_DEPTH."""
+    stack = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, str):
+            _refuse_bad_text(value)
+        elif isinstance(value, dict | list):
+            if depth > MAX_JSON_DEPTH:
+                raise ParseError(TOO_DEEP)
+            if isinstance(value, dict):
+                for key, child in value.items():
+                    _refuse_bad_text(key)
+                    stack.append((child, depth + 1))
+            else:
+                stack.extend((child, depth + 1) for child in value)
+
+
+class JSONParser(parsers.JSONParser):
+    """DRF's JSON parser (NaN and Infinity already refused: STRICT_JSON), refusing with 400
+    bodies nested too deep and text with NUL or lone surrogates."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        try:
+            data = super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            raise ParseError(TOO_DEEP) from None
+        check_parsed_json(data)
+        return data
+
+
+class LimitOffsetPagination(pagination.LimitOffsetPagination):
+    """``limit`` at most ``max_limit`` (a larger one is capped); a ``limit`` or ``offset``
+    that is not a count is refused with 400, as the schema says, instead of quietly
+    ignored. An offset past the end is an empty page."""
+
+    max_limit = 1000
+    limit_query_description = (
+        f"Number of results to return per page: 1 or more; more than {max_limit} is capped."
+    )
+    offset_query_description = "How many results to skip: 0 or more."
+
+    def _count_param(self, request, name: str, *, minimum: int) -> int | None:
+        raw = request.query_params.get(name)
+        if raw is None:
+            return None
+        number = parse_int(raw)
+        if number is None or number < minimum:
+            raise ValidationError({name: [f"Give a whole number of {minimum} or more."]})
+        return number
+
+    def get_limit(self, request) -> int:
+        limit = self._count_param(request, self.limit_query_param, minimum=1)
+        return self.default_limit if limit is None else min(limit, self.max_limit)
+
+    def get_offset(self, request) -> int:
+        offset = self._count_param(request, self.offset_query_param, minimum=0)
+        return 0 if offset is None else min(offset, BIGINT_MAX)
+
+    def get_schema_operation_parameters(self, view) -> list[dict]:
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            minimum = 1 if parameter["name"] == self.limit_query_param else 0
+            parameter["schema"] = {"type": "integer", "minimum": minimum}
+        return parameters
+
+
+# ---------------------------------------------------------------- strict fields
+# DRF's own fields coerce: CharField takes 0 as "0", IntegerField takes "3" and 3.0,
+# DecimalField takes "" as null. The schema says string, integer, decimal; so do these.
+
+
+class StrictCharField(serializers.CharField):
+    """Text only: a number, a boolean, a list or an object is refused, not stringified."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictIntegerField(serializers.IntegerField):
+    """A JSON integer (3, or 3.0): not "3", not true, not 3.5; within bigint."""
+
+    def __init__(self, **kwargs) -> None:
+        kwargs.setdefault("min_value", -BIGINT_MAX)
+        kwargs.setdefault("max_value", BIGINT_MAX)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        if isinstance(data, float) and data.is_integer():
+            data = int(data)
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return data
+
+
+class StrictDecimalField(serializers.DecimalField):
+    """A decimal as a JSON number or a numeric string: "" and "  " are refused rather than
+    read as null (send null for that), and so are true and false."""
+
+    def validate_empty_values(self, data):
+        if isinstance(data, str) and not data.strip():
+            self.fail("invalid")
+        return super().validate_empty_values(data)
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, str | int | float):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class StrictDecimalFieldSchema(OpenApiSerializerFieldExtension):
+    """In requests, a number or a string with at least one digit; in responses, the string
+    DRF renders."""
+
+    target_class = StrictDecimalField
+
+    def map_serializer_field(self, auto_schema, direction):
+        schema = auto_schema._map_serializer_field(self.target, direction, bypass_extensions=True)
+        pattern = schema.get("pattern", "")
+        # DRF's pattern makes every digit optional (so "" and "-" would match).
+        schema["pattern"] = pattern.replace(r"^-?\d{0,", r"^-?\d{1,", 1)
+        if direction == "response":
+            return schema
+        number = {"type": "number"}
+        if self.target.max_digits is not None and self.target.decimal_places is not None:
+            bound = 10 ** (self.target.max_digits - self.target.decimal_places)
+            number.update({"exclusiveMinimum": True, "minimum": -bound})
+            number.update({"exclusiveMaximum": True, "maximum": bound})
+        text = {key: schema.pop(key) for key in ("type", "format", "pattern") if key in schema}
+        return {**schema, "oneOf": [number, text]}
