@@ -21,7 +21,7 @@ from typing import Any
 import pghistory
 import pghistory.middleware
 from celery.signals import task_postrun, task_prerun
-from django.db import connection, models
+from django.db import connection, migrations, models
 
 # The label pghistory gives each kind of row event (its default labels).
 INSERT, UPDATE, DELETE = "insert", "update", "delete"
@@ -63,6 +63,36 @@ def track_history(
         )(model)
 
     return decorate
+
+
+BASELINE = "baseline"
+
+
+def baseline(app_label: str, *model_names: str) -> migrations.RunPython:
+    """A migration step recording every existing row of the models as a ``baseline`` event,
+    so that the first change after tracking starts still has its "before" values. Not shown
+    as a change itself. PostgreSQL only, like the triggers."""
+
+    def forwards(apps, schema_editor) -> None:
+        if schema_editor.connection.vendor != "postgresql":
+            return
+        for name in model_names:
+            model = apps.get_model(app_label, name)
+            events = apps.get_model(app_label, f"{name}Event")
+            columns = ", ".join(
+                f'"{f.column}"'
+                for f in events._meta.concrete_fields
+                if not f.name.startswith("pgh_")
+            )
+            schema_editor.execute(
+                f'INSERT INTO "{events._meta.db_table}" '
+                f'({columns}, "pgh_obj_id", "pgh_label", "pgh_created_at") '
+                f'SELECT {columns}, "{model._meta.pk.column}", %s, NOW() '
+                f'FROM "{model._meta.db_table}"',
+                [BASELINE],
+            )
+
+    return migrations.RunPython(forwards, migrations.RunPython.noop, elidable=True)
 
 
 def update_trigger(model: type[models.Model]) -> str:

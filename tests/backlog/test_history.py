@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import pgtrigger
 import pytest
 from celery import shared_task
+from django.apps import apps
 from django.contrib import admin
 from django.core.management import call_command
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, connection, transaction
 from django.test import Client
 from django.urls import reverse
 
@@ -27,7 +29,7 @@ from backlog.models import (
     ProductRoleKind,
 )
 from backlog.services import sessions
-from customers.history import history_context
+from customers.history import baseline, history_context
 from customers.models import Cohort, Membership
 from customers.services import api_token_create, cohort_update
 from prioritisation import services as scoring
@@ -375,3 +377,42 @@ def test_the_django_admin_shows_history_read_only(item):
     delete_url = reverse(f"admin:{opts.app_label}_{opts.model_name}_delete", args=[event.pk])
     assert client.post(delete_url, {"post": "yes"}).status_code == 403
     assert event_model.objects.get(pk=event.pk).title == "Online repairs"
+
+
+def test_rows_older_than_the_history_get_a_baseline_so_their_first_change_has_before_values(
+    owner, product
+):
+    with pgtrigger.ignore("backlog.BacklogItem:insert_insert"):
+        item = BacklogItemFactory(product=product, title="Older than history", status="ready")
+    assert not BacklogItem.pgh_event_model.objects.filter(pgh_obj=item).exists()
+    with connection.schema_editor() as editor:  # the migration step, as migrate runs it
+        baseline("backlog", "BacklogItem").code(apps, editor)
+    with history_context(user=owner.pk):
+        BacklogItem.objects.filter(pk=item.pk).update(title="Renamed", status="in_progress")
+    entries = audit.item_changes(item=item).entries
+    assert [e.action for e in entries] == ["Changed"]  # the baseline is not a change
+    assert {(c.field, c.before, c.after) for c in entries[0].changes} == {
+        ("Title", "Older than history", "Renamed"),
+        ("Status", "Ready", "In progress"),
+    }
+    assert not entries[0].before_unknown
+
+
+def test_editing_an_item_s_target_cohorts_records_the_names_before_and_after(
+    owner, owner_client, item, cohorts
+):
+    response = owner_client.post(
+        reverse("backlog:item_edit", args=[item.pk]),
+        {
+            "title": item.title,
+            "description": "",
+            "digitisation_level": "access",
+            "status": item.status,
+            "effort": "3",
+            "cohorts": [cohorts["Citizens"].pk, cohorts["Leaders"].pk],
+        },
+    )
+    assert response.status_code == 302
+    event = item.events.filter(kind="edited").get()
+    assert event.actor == owner
+    assert event.data["changes"] == {"cohorts": [[], ["Citizens", "Leaders"]]}
