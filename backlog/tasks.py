@@ -9,7 +9,7 @@ def create_due_show_and_tells() -> list[int]:
     return sessions.sessions_create_due()
 
 
-@shared_task(acks_late=True, ignore_result=True)
+@shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
 def send_show_and_tell_digest(*, session_id: int) -> bool:
     """Email the digest of a finished session. Idempotent: a digest is sent once."""
     from backlog.digest import digest_send

@@ -213,6 +213,31 @@ class ItemScore(models.Model):
         return f"Item {self.item_id}: {self.score:.3f} (#{self.rank})"
 
 
+class PendingRescore(models.Model):
+    """A product whose scores were sent to be recomputed in the background, not yet done:
+    the pages say "an update is running". In the database, not the cache, so that no page
+    needs Redis and the notice survives a Redis restart.
+
+    A row of its own rather than a column on the product: the request that asks (an estimate
+    save, holding its item's lock) must not wait on the product row, which a running rescore
+    holds while it writes the items' scores; for the same reason there is no foreign-key
+    constraint, whose check would lock the product row too."""
+
+    product = models.OneToOneField(
+        "backlog.Product",
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="+",
+        db_constraint=False,
+    )
+    # When the last request was made; a rescore clears the row only if it saw this value,
+    # so a request that arrives during a rescore keeps the notice until its own run.
+    requested_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"Rescore of product {self.product_id} requested {self.requested_at}"
+
+
 class VotingMethod(models.TextChoices):
     SCHULZE = "schulze", "Schulze (ranked ballots)"
     BORDA = "borda", "Borda count (ranked ballots)"

@@ -3,7 +3,9 @@ from celery import shared_task
 from prioritisation import services
 
 
-@shared_task(acks_late=True, ignore_result=True)
+# Acknowledged when done, and given back to the queue if its worker dies mid-run: the rescore
+# is one transaction (a killed run leaves nothing behind) that replaces the whole set.
+@shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
 def recompute_product_scores(*, product_id: int) -> int:
     """Rescore one product in the background. Idempotent: it replaces the whole set."""
     return services.scores_recompute(product_id=product_id)

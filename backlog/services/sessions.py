@@ -227,6 +227,7 @@ def session_finish(*, session: ShowAndTell, actor: AbstractBaseUser) -> ShowAndT
     """End the session; its digest goes out by email once this commits."""
     from backlog.showandtell import freeze
     from backlog.tasks import send_show_and_tell_digest
+    from outbox.services import outbox_enqueue
 
     if session.finished_at is not None:
         return session
@@ -246,6 +247,7 @@ def session_finish(*, session: ShowAndTell, actor: AbstractBaseUser) -> ShowAndT
         locked.record = freeze(locked)
         locked.save(update_fields=["finished_at", "record"])
         session.finished_at, session.record = locked.finished_at, locked.record
-        session_id = session.pk
-        transaction.on_commit(lambda: send_show_and_tell_digest.delay(session_id=session_id))
+        # Recorded with the finish and sent after commit: a Redis outage delays the digest
+        # but never loses it (the outbox's sweep sends it once Redis is back).
+        outbox_enqueue(task=send_show_and_tell_digest, session_id=session.pk)
     return session

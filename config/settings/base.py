@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "customers",
     "backlog",
     "prioritisation",
+    "outbox",
 ]
 
 MIDDLEWARE = [
@@ -191,10 +192,11 @@ STORAGES = {
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Only a cache: a Redis error is a miss, and after one failure Redis is skipped
+            # for a while (outbox.breaker), so a hung Redis costs a request one short wait.
+            "BACKEND": "outbox.cache.ResilientRedisCache",
             "LOCATION": REDIS_URL,
-            # A hung Redis must not hang a request.
-            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
         }
     }
 else:
@@ -211,19 +213,34 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = 15 * 60
 CELERY_RESULT_EXPIRES = 24 * 3600
 CELERY_TIMEZONE = TIME_ZONE
-# Bounded timeouts so that a hung or absent Redis fails a .delay() fast instead of
-# hanging the request that enqueued it.
+# Requests never call the broker directly: tasks go through the outbox (outbox.services),
+# which sends after commit with its own one-second, one-try timeouts and leaves anything
+# unsent to the sweep. Workers and beat outlive a Redis outage: they retry the connection
+# forever, backing off from 2 s to 30 s between tries (kombu's defaults).
 CELERY_BROKER_CONNECTION_TIMEOUT = 3
+CELERY_BROKER_CONNECTION_RETRY = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BROKER_CONNECTION_MAX_RETRIES = 3
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
 CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "socket_timeout": 3,
+    "socket_timeout": 10,
     "socket_connect_timeout": 3,
-    "max_retries": 2,
+    # A task unacknowledged this long (its worker died mid-task) is delivered again: longer
+    # than CELERY_TASK_TIME_LIMIT, so a task still running is never handed out twice.
+    "visibility_timeout": 3600,
+    # Ping an idle connection, so a Redis that went away is noticed and reconnected to.
+    "health_check_interval": 25,
 }
+# A worker that loses Redis mid-task stops the task (acks late: it is delivered again)
+# rather than finish it and fail to acknowledge it.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 CELERY_REDIS_SOCKET_TIMEOUT = 3
 CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = 3
 CELERY_BEAT_SCHEDULE: dict = {
+    # Sends the outbox rows that could not be sent after their commit (Redis was down).
+    "send-outbox": {
+        "task": "outbox.tasks.outbox_sweep",
+        "schedule": 60.0,
+    },
     "close-due-voting-rounds": {
         "task": "prioritisation.tasks.close_due_rounds",
         "schedule": 60.0,

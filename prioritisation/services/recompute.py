@@ -11,19 +11,13 @@ import json
 from dataclasses import dataclass
 
 import numpy as np
-from django.core.cache import cache
 from django.db import connection, transaction
 from django.utils import timezone
 
 from backlog.locks import lock_product
 from backlog.models import Product, ScoringMethod
 from prioritisation import scoring, selectors
-from prioritisation.models import CONFIDENCE_FRACTION, ItemScore, MoscowBucket
-
-
-def pending_key(product_id: int) -> str:
-    """The cache key that says a background recompute of the product is queued."""
-    return f"scores-pending:{product_id}"
+from prioritisation.models import CONFIDENCE_FRACTION, ItemScore, MoscowBucket, PendingRescore
 
 
 @dataclass(frozen=True)
@@ -278,12 +272,20 @@ def scores_recompute(*, product_id: int) -> int:
     """Recompute and store the scores of every item of a product. Returns the item count.
 
     Safe to run twice or concurrently: the product row lock serialises runs, and each run
-    replaces the whole set from the data it reads under that lock.
+    replaces the whole set from the data it reads under that lock. Clears the product's
+    "being updated" notice if no request for a rescore came after the data was read.
     """
     with transaction.atomic():
         product = lock_product(product_id)
         if product is None:
             return 0  # deleted since the task was queued
+        # Read before the data: every change behind this request is visible to the reads
+        # that follow (each statement sees what had committed when it started).
+        requested_at = (
+            PendingRescore.objects.filter(product_id=product_id)
+            .values_list("requested_at", flat=True)
+            .first()
+        )
         data = selectors.scoring_data(
             product=product, with_inputs=product.scoring_method != ScoringMethod.BENEFIT_PER_EFFORT
         )
@@ -292,5 +294,8 @@ def scores_recompute(*, product_id: int) -> int:
         _store(product, _score_columns(product, scores, now))
         Product.objects.filter(pk=product.pk).update(scores_computed_at=now)
         product.scores_computed_at = now
-    cache.delete(pending_key(product_id))
+    if requested_at is not None:
+        # After the commit, so the rescore's locks are not held while this waits on a
+        # request that is marking the product again (its row then no longer matches).
+        PendingRescore.objects.filter(product_id=product_id, requested_at=requested_at).delete()
     return len(data.item_ids)

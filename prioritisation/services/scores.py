@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count
@@ -16,6 +15,7 @@ from django.utils import timezone
 from backlog.locks import lock_item
 from backlog.models import BacklogItem, ItemEvent, ItemEventKind, Product
 from customers.models import Cohort, Organisation
+from outbox.services import outbox_enqueue_many
 from prioritisation import selectors
 from prioritisation.models import (
     DEFAULT_METRICS,
@@ -23,8 +23,9 @@ from prioritisation.models import (
     BenefitMetric,
     Confidence,
     ItemScoringInputs,
+    PendingRescore,
 )
-from prioritisation.services.recompute import pending_key, scores_recompute
+from prioritisation.services.recompute import scores_recompute
 
 # Up to this many items a product is rescored inside the request that changed it (a few
 # milliseconds); above it, by a Celery task after commit, so no page waits on a big recompute.
@@ -206,32 +207,40 @@ def scoring_settings_update(
 
 def scores_pending(*, product: Product) -> bool:
     """Whether a background recompute of the product's scores is queued or running."""
-    return bool(cache.get(pending_key(product.pk)))
+    return PendingRescore.objects.filter(product_id=product.pk).exists()
 
 
 def scores_refresh(*, product: Product, item_count: int | None = None) -> None:
     """Bring the product's scores up to date after a change.
 
     Small products are rescored now, inside the caller's transaction, so the page that
-    follows shows the new order. Large ones are rescored by a Celery task enqueued when the
-    transaction commits (the task must see the change, and must not run if it rolls back).
+    follows shows the new order. Large ones are rescored by a Celery task recorded in the
+    outbox in the caller's transaction and sent when it commits (the task must see the
+    change, must not run if it rolls back, and must not be lost if Redis is down).
     """
     if item_count is None:
         item_count = BacklogItem.objects.filter(product_id=product.pk).count()
     if item_count <= SYNC_RECOMPUTE_MAX_ITEMS:
         scores_recompute(product_id=product.pk)
     else:
-        _enqueue_recompute(product.pk)
+        _enqueue_recompute([product.pk])
 
 
-def _enqueue_recompute(product_id: int) -> None:
+def _enqueue_recompute(product_ids: list[int]) -> None:
+    """Mark the products "being updated" and queue their rescores, in the caller's
+    transaction: two INSERTs, whatever the number of products."""
     from prioritisation.tasks import recompute_product_scores
 
-    def enqueue() -> None:
-        cache.set(pending_key(product_id), True, timeout=15 * 60)
-        recompute_product_scores.delay(product_id=product_id)
-
-    transaction.on_commit(enqueue)
+    now = timezone.now()
+    PendingRescore.objects.bulk_create(
+        [PendingRescore(product_id=pk, requested_at=now) for pk in product_ids],
+        update_conflicts=True,
+        unique_fields=["product"],
+        update_fields=["requested_at"],
+    )
+    outbox_enqueue_many(
+        task=recompute_product_scores, kwargs_list=[{"product_id": pk} for pk in product_ids]
+    )
 
 
 def scores_refresh_organisation(*, organisation_id: int) -> None:
@@ -246,6 +255,5 @@ def scores_refresh_organisation(*, organisation_id: int) -> None:
     if sum(p.item_count for p in products) <= SYNC_RECOMPUTE_MAX_ITEMS:
         for product in products:
             scores_recompute(product_id=product.pk)
-    else:
-        for product in products:
-            _enqueue_recompute(product.pk)
+    elif products:
+        _enqueue_recompute([product.pk for product in products])

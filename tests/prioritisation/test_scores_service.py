@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 
 from backlog.models import ItemStatus
+from outbox.models import OutboxMessage
 from prioritisation import services
 from prioritisation.models import BenefitEstimate, ItemScore, ItemScoringInputs
 from prioritisation.tasks import recompute_product_scores
@@ -240,11 +241,44 @@ def test_a_large_product_is_rescored_by_a_task_after_commit(
         )
     assert len(callbacks) == 1
     assert not ItemScore.objects.filter(product=product).exists()  # the request did not wait
+    queued = OutboxMessage.objects.get()
+    assert (queued.task, queued.kwargs) == (
+        recompute_product_scores.name,
+        {"product_id": product.pk},
+    )
+    assert services.scores_pending(product=product)  # the pages say an update is running
     # The task itself, run directly (twice: it is idempotent).
     assert recompute_product_scores(product_id=product.pk) == 6
+    assert not services.scores_pending(product=product)
     assert recompute_product_scores(product_id=product.pk) == 6
     assert ItemScore.objects.filter(product=product).count() == 6
     assert score_of(items[0]).rank == 1
+
+
+def test_a_rescore_asked_for_while_one_runs_keeps_the_notice_until_its_own_run(
+    product, owner, cohorts, metrics, monkeypatch
+):
+    """The notice is cleared only by a run that read the data after the last request."""
+    from django.utils import timezone
+
+    from prioritisation.models import PendingRescore
+
+    monkeypatch.setattr(services.scores, "SYNC_RECOMPUTE_MAX_ITEMS", 1)
+    BacklogItemFactory.create_batch(2, product=product)
+    services.scores_refresh(product=product)
+    original = services.recompute.selectors.scoring_data
+
+    def request_arrives_mid_run(**kwargs):
+        data = original(**kwargs)
+        PendingRescore.objects.filter(product=product).update(requested_at=timezone.now())
+        return data
+
+    monkeypatch.setattr(services.recompute.selectors, "scoring_data", request_arrives_mid_run)
+    services.scores_recompute(product_id=product.pk)
+    assert services.scores_pending(product=product)
+    monkeypatch.setattr(services.recompute.selectors, "scoring_data", original)
+    services.scores_recompute(product_id=product.pk)
+    assert not services.scores_pending(product=product)
 
 
 def test_recompute_query_count_is_constant_in_the_number_of_items(
@@ -267,7 +301,8 @@ def test_a_weight_change_across_large_products_goes_to_the_workers(
     organisation, monkeypatch, django_capture_on_commit_callbacks, django_assert_max_num_queries
 ):
     """Guards the N+1 of counting each product's items, and the request recomputing many
-    products in turn: one sizing query, then one queued task per product."""
+    products in turn: one sizing query, then one INSERT marking them all "being updated"
+    and one INSERT queueing a task per product in the outbox, sent by one callback."""
     from tests.factories import ProductFactory
 
     monkeypatch.setattr(services.scores, "SYNC_RECOMPUTE_MAX_ITEMS", 5)
@@ -275,8 +310,9 @@ def test_a_weight_change_across_large_products_goes_to_the_workers(
         BacklogItemFactory.create_batch(2, product=ProductFactory(organisation=organisation))
     with (
         django_capture_on_commit_callbacks(execute=False) as callbacks,
-        django_assert_max_num_queries(1),
+        django_assert_max_num_queries(3),
     ):
         services.scores_refresh_organisation(organisation_id=organisation.pk)
-    assert len(callbacks) == 4
+    assert len(callbacks) == 1
+    assert OutboxMessage.objects.filter(sent_at__isnull=True).count() == 4
     assert not ItemScore.objects.exists()

@@ -1,0 +1,45 @@
+"""The Celery app as the fault tests' worker subprocesses run it (``-A tests.infra.fault_worker``).
+
+It is the project's own app and settings, with two test-only changes:
+
+- a short visibility timeout, so a task whose worker was killed is delivered again within
+  seconds rather than an hour;
+- with ``FAULT_PAUSE_AFTER_STORE=<path>``, a rescore that has written its new scores (inside
+  its transaction, not yet committed) creates ``<path>`` and then sleeps, so the test can
+  kill the worker in the middle of the task.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+from celery.signals import worker_process_init
+
+from config.celery import app
+
+app.conf.broker_transport_options = {
+    **app.conf.broker_transport_options,
+    "visibility_timeout": 3,
+}
+
+
+@worker_process_init.connect
+def _pause_rescores_after_they_store(**_: object) -> None:
+    marker = os.environ.get("FAULT_PAUSE_AFTER_STORE")
+    if not marker:
+        return
+    from prioritisation.services import recompute
+
+    store = recompute._store
+
+    def store_then_hang(product, columns):
+        store(product, columns)
+        Path(marker).write_text(str(os.getpid()))
+        time.sleep(300)
+
+    recompute._store = store_then_hang
+
+
+__all__ = ["app"]
