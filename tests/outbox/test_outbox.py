@@ -174,3 +174,9 @@ def test_the_sweep_runs_every_minute(settings):
         e for e in settings.CELERY_BEAT_SCHEDULE.values() if e["task"] == outbox_sweep.name
     )
     assert entry["schedule"] == 60.0
+
+
+def test_with_redis_configured_the_cache_is_the_one_that_degrades_to_a_miss(settings):
+    if not settings.REDIS_URL:
+        pytest.skip("REDIS_URL is not set: the cache is per process")
+    assert settings.CACHES["default"]["BACKEND"] == "outbox.cache.ResilientRedisCache"
