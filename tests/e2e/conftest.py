@@ -51,11 +51,23 @@ def browser():
 
 @pytest.fixture
 def page(browser, live_server):
+    """A page in a fresh context. Every test that uses it also checks that nothing on the
+    pages it visited was refused by the Content-Security-Policy."""
     context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
     page = context.new_page()
     page.set_default_timeout(10_000)
+    refused = []
+    page.on(
+        "console",
+        lambda message: (
+            refused.append(f"{page.url}: {message.text}")
+            if "Content Security Policy" in message.text
+            else None
+        ),
+    )
     yield page
     context.close()
+    assert not refused, "Refused by the Content-Security-Policy:\n" + "\n".join(refused)
 
 
 @pytest.fixture(scope="session")
