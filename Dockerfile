@@ -8,3 +8,5 @@ RUN pip install --no-cache-dir . && if [ -f package.json ]; then npm ci --omit=d
 RUN useradd --create-home app && chown -R app /app
 USER app
 EXPOSE 8000
+# gunicorn believes X-Forwarded-Proto only from FORWARDED_ALLOW_IPS (config/gunicorn.conf.py).
+CMD ["gunicorn", "-c", "config/gunicorn.conf.py", "config.wsgi:application"]
