@@ -13,7 +13,7 @@ Plain data: importing this module needs neither Django nor a database.
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from pathlib import Path
 
@@ -127,7 +127,6 @@ TARGETS = {
     "": "no id",
     "product": "the product",
     "item": "a ready item",
-    "done_item": "a done item",
     "session": "this week's show-and-tell",
     "session_item": "the show-and-tell and a done item",
     "open_round": "the open voting round",
@@ -149,7 +148,6 @@ class Row:
     target: str
     methods: dict[str, dict[str, str | None]]
     note: str = ""
-    group: str = field(default="", compare=False)
 
     def matches(self, url_name: str) -> bool:
         return fnmatchcase(url_name, self.name) if "*" in self.name else url_name == self.name

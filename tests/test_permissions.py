@@ -247,7 +247,6 @@ def _targets(world: World, row: table.Row, endpoint: Endpoint) -> list[tuple[str
         "": [("", {})],
         "product": [("product", {"pk": a.product.pk})],
         "item": [("item", {"pk": a.items["item"].pk})],
-        "done_item": [("done_item", {"pk": a.items["done_item"].pk})],
         "session": [("session", {"pk": a.session.pk})],
         "session_item": [
             ("session_item", {"pk": a.session.pk, "item_pk": a.items["done_item"].pk})
