@@ -165,3 +165,25 @@ class StrictDecimalFieldSchema(OpenApiSerializerFieldExtension):
             number.update({"exclusiveMaximum": True, "maximum": bound})
         text = {key: schema.pop(key) for key in ("type", "format", "pattern") if key in schema}
         return {**schema, "oneOf": [number, text]}
+
+
+# ---------------------------------------------------------------- schema
+
+BAD_REQUEST = (
+    "Bad request; nothing saved. The body says why: messages by field (or by cell, for a "
+    "list), or a `detail`. Any request may get it: a parameter that is not what the schema "
+    "says, a body that is not valid JSON or is nested too deep, or a NUL character anywhere."
+)
+ERROR_BODY = {"anyOf": [{"type": "object"}, {"type": "array"}]}
+
+
+def document_bad_request(result: dict, generator, request, public) -> dict:
+    """drf-spectacular postprocessing hook: every operation may answer 400 (the NUL check
+    and the parser run before any view), so the schema says so, with a JSON error body."""
+    for path in result.get("paths", {}).values():
+        for operation in path.values():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            response = operation["responses"].setdefault("400", {"description": BAD_REQUEST})
+            response.setdefault("content", {"application/json": {"schema": ERROR_BODY}})
+    return result
