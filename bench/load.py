@@ -307,7 +307,7 @@ def _locust(people: int, duration: int, seed: dict, servers: Servers) -> tuple[d
     """Run locust; returns its result and where the machine's CPU went meanwhile."""
     accounts = seed["accounts"][:people]
     spawn_rate = max(5, people // 10)  # sign-ins then queue in the locust file, a few at once
-    cap = duration + 60 + 2 * people  # a hard stop, should sign-in never finish
+    cap = duration + 120 + 3 * people  # a hard stop, should sign-in never finish
     with tempfile.TemporaryDirectory(prefix="bench-load-") as work:
         config, result = Path(work) / "config.json", Path(work) / "result.json"
         config.write_text(
