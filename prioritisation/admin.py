@@ -7,6 +7,7 @@ from prioritisation.models import (
     BenefitMetric,
     ItemScore,
     ItemScoringInputs,
+    PendingRescore,
     RoundCandidate,
     VotingRound,
 )
@@ -39,6 +40,15 @@ class ItemScoreAdmin(admin.ModelAdmin):
     list_filter = ["method", "needs_estimates"]
     raw_id_fields = ["item", "product"]
     list_select_related = ["item", "product"]
+
+
+@admin.register(PendingRescore)
+class PendingRescoreAdmin(admin.ModelAdmin):
+    """Products whose background rescore is queued or running (the "being updated" notice)."""
+
+    list_display = ["product", "requested_at"]
+    raw_id_fields = ["product"]
+    list_select_related = ["product"]
 
 
 class RoundCandidateInline(admin.TabularInline):

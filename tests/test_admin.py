@@ -11,7 +11,7 @@ from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
-OUR_APPS = ("customers", "backlog", "prioritisation")
+OUR_APPS = ("customers", "backlog", "prioritisation", "outbox")
 
 
 def test_every_model_of_our_apps_is_registered_in_the_admin():
