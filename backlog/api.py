@@ -7,6 +7,8 @@ through ``backlog.selectors`` and writes through ``backlog.services``.
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
 from django.urls import reverse
@@ -132,6 +134,9 @@ class ItemInputSerializer(serializers.Serializer):
         decimal_places=1,
         allow_null=True,
         required=False,
+        # The schema says "at least 0.1" (one decimal place); the service's rule is "> 0".
+        min_value=Decimal("0.1"),
+        error_messages={"min_value": "Effort must be more than 0 points, or left empty."},
         help_text="Story points, more than 0, as a number or a string; null until estimated.",
     )
     cohorts = serializers.ListField(

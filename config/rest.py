@@ -153,16 +153,22 @@ class StrictDecimalFieldSchema(OpenApiSerializerFieldExtension):
 
     def map_serializer_field(self, auto_schema, direction):
         schema = auto_schema._map_serializer_field(self.target, direction, bypass_extensions=True)
-        pattern = schema.get("pattern", "")
-        # DRF's pattern makes every digit optional (so "" and "-" would match).
-        schema["pattern"] = pattern.replace(r"^-?\d{0,", r"^-?\d{1,", 1)
         if direction == "response":
             return schema
+        field = self.target
+        # DRF's pattern makes every digit optional (so "" and "-" would match), and allows a
+        # sign the field's minimum may refuse.
+        sign = "" if field.min_value is not None and field.min_value >= 0 else "-?"
+        schema["pattern"] = schema["pattern"].replace(r"^-?\d{0,", rf"^{sign}\d{{1,", 1)
+        schema.pop("minimum", None)
+        schema.pop("maximum", None)
         number = {"type": "number"}
-        if self.target.max_digits is not None and self.target.decimal_places is not None:
-            bound = 10 ** (self.target.max_digits - self.target.decimal_places)
+        if field.max_digits is not None and field.decimal_places is not None:
+            bound = 10 ** (field.max_digits - field.decimal_places)
             number.update({"exclusiveMinimum": True, "minimum": -bound})
             number.update({"exclusiveMaximum": True, "maximum": bound})
+        if field.min_value is not None:
+            number.update({"exclusiveMinimum": False, "minimum": float(field.min_value)})
         text = {key: schema.pop(key) for key in ("type", "format", "pattern") if key in schema}
         return {**schema, "oneOf": [number, text]}
 
