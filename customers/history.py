@@ -122,7 +122,11 @@ class HistoryMiddleware(pghistory.middleware.HistoryMiddleware):
     """pghistory's middleware (user and URL of each request), on PostgreSQL only.
 
     For API requests the user is unknown here (DRF authenticates tokens in the view);
-    pghistory's request class updates the context when DRF sets ``request.user``."""
+    pghistory's request class updates the context when DRF sets ``request.user``.
+
+    The context rides on each statement as a prefix, which ``cursor.executemany`` cannot
+    take (django-pghistory issue #258): on PostgreSQL, bulk writes in a request use one
+    statement (``unnest``, multi-row ``VALUES``), as Django's bulk methods already do."""
 
     def __call__(self, request):
         if connection.vendor != "postgresql":
