@@ -157,6 +157,8 @@ def page_forms(w) -> list[tuple[str, str, dict]]:
         "builds": str(w["capability"].pk),
         "reuses": "",
     }
+    audit_filters = {"start": "2026-01-01", "end": "2026-12-31", "person": "", "kind": ""}
+    audit_filters |= {"change": "", "product": str(product.pk), "page": "1"}
     return [
         ("get", reverse("backlog:home"), {}),
         (
@@ -166,6 +168,10 @@ def page_forms(w) -> list[tuple[str, str, dict]]:
             | {"start": "0"},
         ),
         ("get", reverse("backlog:compare", args=[product.pk]), {"top": "25"}),
+        ("get", reverse("backlog:item_history", args=[item.pk]), {"page": "1"}),
+        ("get", reverse("backlog:audit_log"), audit_filters),
+        ("get", reverse("backlog:audit_log_csv"), audit_filters),
+        ("get", reverse("accounts:profile"), {}),
         ("get", reverse("backlog:session_detail", args=[session.pk]), {"section": "done"}),
         ("get", reverse("backlog:session_present", args=[session.pk]), {"step": "2"}),
         (
