@@ -2,8 +2,8 @@
 
 It is the project's own app and settings, with two test-only changes:
 
-- a short visibility timeout, so a task whose worker was killed is delivered again within
-  seconds rather than an hour;
+- a short visibility timeout and a sweep every second, so a task whose worker was killed is
+  delivered again within seconds rather than an hour;
 - with ``FAULT_PAUSE_AFTER_STORE=<path>``, a rescore that has written its new scores (inside
   its transaction, not yet committed) creates ``<path>`` and then sleeps, so the test can
   kill the worker in the middle of the task.
@@ -22,6 +22,10 @@ from config.celery import app
 app.conf.broker_transport_options = {
     **app.conf.broker_transport_options,
     "visibility_timeout": 3,
+    # Kombu 5.7 sweeps for abandoned messages every interval × throttle seconds (10 × 10 by
+    # default): every second here, so the redelivery is seen within the test's wait.
+    "unacked_restore_interval": 1,
+    "unacked_restore_throttle": 1,
 }
 
 
