@@ -41,6 +41,11 @@ ORDER_MESSAGE = re.compile(r'hx-swap-oob="innerHTML:#order-status">(.*?)</span>'
 CANDIDATE = re.compile(r'name="rank-(\d+)"')
 
 
+def _answer(response) -> str:
+    """The status, or why there was none (a timeout, a refused connection)."""
+    return str(response.status_code or getattr(response, "error", None) or "no answer")
+
+
 def _entry_summary(entry) -> dict:
     return {
         "requests": entry.num_requests,
@@ -134,7 +139,7 @@ class Person(FastHttpUser):
             catch_response=True,
         ) as response:
             if response.status_code != 302:
-                response.failure(f"sign-in answered {response.status_code}")
+                response.failure(f"sign-in answered {_answer(response)}")
 
     # Browsing -----------------------------------------------------------------------------
 
@@ -217,7 +222,7 @@ class Person(FastHttpUser):
             catch_response=True,
         ) as response:
             if response.status_code != 200:
-                response.failure(f"move answered {response.status_code}")
+                response.failure(f"move answered {_answer(response)}")
                 return
             text = response.text or ""
             message = ORDER_MESSAGE.search(text)
@@ -267,7 +272,7 @@ class Person(FastHttpUser):
             url, data=data, name="ballot submit", allow_redirects=False, catch_response=True
         ) as response:
             if response.status_code != 302:
-                response.failure(f"ballot answered {response.status_code}")
+                response.failure(f"ballot answered {_answer(response)}")
                 return
             record["outcome"] = "saved"
         self.client.get(url, name="ballot page")  # the browser follows the redirect

@@ -321,7 +321,10 @@ def _locust(people: int, duration: int, seed: dict, servers: Servers) -> tuple[d
                 [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless"]
                 + ["--users", str(people), "--spawn-rate", str(spawn_rate)]
                 + ["--run-time", f"{cap}s", "--host", servers.host, "--only-summary"]
-                + ["--loglevel", "WARNING", "--exit-code-on-error", "0"],
+                + ["--loglevel", "WARNING", "--exit-code-on-error", "0"]
+                # At the end, each person finishes the request in flight (counted), so the
+                # cut-off is not reported as errors, nor a move as lost.
+                + ["--stop-timeout", "60"],
                 cwd=ROOT,
                 env=env,
                 stdout=log,
@@ -417,6 +420,25 @@ class CpuSampler(threading.Thread):
 # One run and its checks ---------------------------------------------------------------------
 
 
+def _wait_until_idle(database: str, *, timeout: float = 60.0) -> None:
+    """Until no other session of this database is running a statement or holding a
+    transaction open, twice in a row: a request the load left in gunicorn's queue must
+    not commit after the snapshot it belongs before."""
+    from django.db import connection
+
+    deadline, quiet = time.monotonic() + timeout, 0
+    while quiet < 2 and time.monotonic() < deadline:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = %s "
+                "AND pid <> pg_backend_pid() AND state <> 'idle'",
+                [database],
+            )
+            busy = cursor.fetchone()[0]
+        quiet = 0 if busy else quiet + 1
+        time.sleep(0.5)
+
+
 def _state(seed: dict) -> dict:
     """Orders, move history and ballots, read from one snapshot so they agree."""
     from django.db import connection, transaction
@@ -502,12 +524,21 @@ def _check_moves(sent: list[dict], before: dict, after: dict) -> dict:
         if move["outcome"] in {"moved", "failed"}:
             attempts[move["user"]].append(move)
     for user, moves in attempts.items():
-        queue, at = by_user.get(user, []), 0  # one person's requests are sequential
+        # One person's requests are sequential, so their history rows come in the order of
+        # their moves; a row no move of theirs explains is skipped, not matched to the next.
+        queue, at = by_user.get(user, []), 0
         for move in moves:
-            event = queue[at] if at < len(queue) else None
-            if event and event["item"] == move["item"] and event["to"] == move["to"]:
-                sent_with[event["id"]] = move
-                at += 1
+            found = next(
+                (
+                    i
+                    for i in range(at, len(queue))
+                    if (queue[i]["item"], queue[i]["to"]) == (move["item"], move["to"])
+                ),
+                None,
+            )
+            if found is not None:
+                sent_with[queue[found]["id"]] = move
+                at = found + 1
             elif move["outcome"] == "moved":
                 lost += 1
     misplaced, products_differing, unexplained = 0, 0, 0
@@ -562,8 +593,10 @@ def _check_ballots(sent: list[dict], before: dict, after: dict) -> dict:
 def _phase(
     people: int, duration: int, seed: dict, servers: Servers, vendor: str, problems: list[str]
 ) -> Iterator[dict]:
+    _wait_until_idle(servers.database)
     before = _state(seed)
     result, cpu = _locust(people, duration, seed, servers)
+    _wait_until_idle(servers.database)
     after = _state(seed)
     moves = _check_moves(result["moves"], before, after)
     ballots = _check_ballots(result["ballots"], before, after)

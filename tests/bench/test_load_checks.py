@@ -117,6 +117,21 @@ def test_an_acknowledged_move_without_its_history_row_is_lost(product, owners):
     assert _check_moves(sent, before, _state(seed))["lost"] == 1
 
 
+def test_a_stray_history_row_does_not_hide_the_persons_later_moves(product, owners):
+    """A move of an earlier run that committed late shows up first in the person's
+    history; their moves after it are still matched, and it is replayed from its row."""
+    items = make_items(product, 10)
+    seed = seed_of(product, owners)
+    before = _state(seed)
+    services.item_move(item=items[-1], actor=owners[0], to="top")  # sent by no one here
+    sent = send_moves(product, owners, 30, random.Random(11))
+
+    checked = _check_moves(sent, before, _state(seed))
+
+    assert checked["unexplained_history_rows"] == 1
+    assert (checked["lost"], checked["misplaced"], checked["products_differing"]) == (0, 0, 0)
+
+
 def test_an_order_that_differs_from_the_history_is_reported_misplaced(product, owners):
     first, second, *_ = make_items(product, 8)
     seed = seed_of(product, owners)
