@@ -22,6 +22,7 @@ from customers.models import (
     Organisation,
     OrganisationRole,
 )
+from customers.signals import cohort_changed, organisation_created
 
 
 @transaction.atomic
@@ -36,9 +37,7 @@ def organisation_create(
     Cohort.objects.bulk_create(
         Cohort(organisation=organisation, **cohort) for cohort in DEFAULT_COHORTS
     )
-    from prioritisation.services import metrics_create_defaults
-
-    metrics_create_defaults(organisation=organisation)
+    organisation_created.send(sender=Organisation, organisation=organisation)
     return organisation
 
 
@@ -71,13 +70,11 @@ def cohort_update(
     cohort.kind = kind
     cohort.size = size
     cohort.voice_weight = voice_weight
-    from prioritisation.services import scores_refresh_organisation
-
     with transaction.atomic():
         cohort.full_clean()
         cohort.save()
         # Voice weights enter every score of the organisation.
-        scores_refresh_organisation(organisation_id=cohort.organisation_id)
+        cohort_changed.send(sender=Cohort, organisation_id=cohort.organisation_id)
     return cohort
 
 

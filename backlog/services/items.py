@@ -25,8 +25,8 @@ from backlog.models import (
     Product,
     ProductRole,
 )
+from backlog.signals import items_changed
 from customers.models import Cohort, Organisation
-from prioritisation.services import scores_refresh
 
 
 def product_create(
@@ -158,7 +158,7 @@ def item_create(
         ItemEvent.objects.create(
             item=item, actor=item.created_by, kind=ItemEventKind.CREATED, data={"title": title}
         )
-        scores_refresh(product=product)
+        items_changed.send(sender=BacklogItem, product=product)
     return item
 
 
@@ -233,7 +233,7 @@ def item_update(
                 item=current, actor=actor, kind=ItemEventKind.EDITED, data={"changes": other}
             )
         if {"effort", "status"} & changes.keys() or set(cohorts) != old_cohorts:
-            scores_refresh(product=current.product)
+            items_changed.send(sender=BacklogItem, product=current.product)
     for field in (*new, "updated_at", *STATUS_TIMESTAMP_FIELD.values()):
         setattr(item, field, getattr(current, field))
     return item

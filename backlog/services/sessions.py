@@ -27,6 +27,7 @@ from backlog.models import (
     ProductRole,
     ShowAndTell,
 )
+from backlog.signals import items_changed
 
 
 def local_today(product: Product, now: datetime | None = None) -> date:
@@ -192,9 +193,7 @@ def go_live_sign(
             kind=ItemEventKind.WENT_LIVE,
             data={"signers": sorted(signed), "session": session.pk if session else None},
         )
-        from prioritisation.services import scores_refresh
-
-        scores_refresh(product=locked.product)
+        items_changed.send(sender=BacklogItem, product=locked.product)
     item.status, item.live_at = ItemStatus.LIVE, now
     return True
 
