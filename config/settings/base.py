@@ -256,6 +256,9 @@ CELERY_BEAT_SCHEDULE: dict = {
 # History (django-pghistory): event tables refuse UPDATE and DELETE, so no code path, the
 # Django admin included, can rewrite what happened.
 PGHISTORY_APPEND_ONLY = True
+# Only requests that change things carry the history context: on a GET it would prefix every
+# read query with the context statement, on the path every page waits on.
+PGHISTORY_MIDDLEWARE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 # Each event's own time, not its transaction's: the audit log orders the writes of one
 # request correctly across tables.
 PGHISTORY_CREATED_AT_FUNCTION = "clock_timestamp()"
