@@ -6,7 +6,12 @@ from django import forms
 
 from backlog.models import Product
 from customers.models import Cohort
-from prioritisation.models import BenefitMetric, Confidence, ItemScoringInputs
+from prioritisation.models import (
+    SCORING_INPUT_FIELDS,
+    BenefitMetric,
+    Confidence,
+    ItemScoringInputs,
+)
 from prioritisation.scoring import ICE_MAX, ICE_MIN, RICE_IMPACT_SCALE, WSJF_SCALE
 from prioritisation.services import EstimateCell
 
@@ -117,20 +122,7 @@ class ScoringInputsForm(forms.ModelForm):
 
     class Meta:
         model = ItemScoringInputs
-        fields = [
-            "rice_reach",
-            "rice_impact",
-            "rice_confidence",
-            "rice_effort_months",
-            "wsjf_business_value",
-            "wsjf_time_criticality",
-            "wsjf_risk_reduction",
-            "wsjf_job_size",
-            "ice_impact",
-            "ice_confidence",
-            "ice_ease",
-            "moscow",
-        ]
+        fields = list(SCORING_INPUT_FIELDS)
         labels = {
             "rice_reach": "Reach (people)",
             "rice_impact": "Impact",

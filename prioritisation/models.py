@@ -130,8 +130,8 @@ class MoscowBucket(models.TextChoices):
     WONT = "wont", "Won't have (this time)"
 
 
-@track_history(
-    "item",
+# The inputs a person sets (the form's fields, and what history records of them).
+SCORING_INPUT_FIELDS = (
     "rice_reach",
     "rice_impact",
     "rice_confidence",
@@ -145,6 +145,9 @@ class MoscowBucket(models.TextChoices):
     "ice_ease",
     "moscow",
 )
+
+
+@track_history("item", *SCORING_INPUT_FIELDS)
 class ItemScoringInputs(models.Model):
     """Inputs for the frameworks other than benefit per effort (RICE, WSJF, ICE, MoSCoW)."""
 
