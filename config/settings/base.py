@@ -181,6 +181,9 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Files browsers ask for at the site root (/favicon.ico, /apple-touch-icon.png), served by
+# WhiteNoise before any view runs.
+WHITENOISE_ROOT = BASE_DIR / "public"
 # Third-party browser libraries come from npm (package.json) and are served from here.
 if (BASE_DIR / "node_modules").is_dir():
     STATICFILES_DIRS.append(("vendor", BASE_DIR / "node_modules"))

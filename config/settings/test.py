@@ -13,4 +13,5 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 WHITENOISE_AUTOREFRESH = True
+WHITENOISE_USE_FINDERS = True  # static files straight from the app folders, as in development
 CELERY_TASK_ALWAYS_EAGER = False  # tests run task functions directly and capture on_commit
