@@ -207,17 +207,14 @@ def item_edit(request: HttpRequest, pk: int) -> HttpResponse:
         services.item_update(item=item, actor=request.user, **_item_kwargs(form))
         if request.htmx:
             item = item_for_user(request.user, pk)
-            return render(
-                request,
-                "backlog/item_detail.html#summary",
-                {
-                    "item": item,
-                    "product": item.product,
-                    "can_edit": True,
-                    "history": selectors.item_history(item=item),
-                    "saved": True,
-                },
+            context = scoring_context(item, can_edit=True, parts=frozenset({"score"}))
+            context.update(
+                history=selectors.item_history(item=item),
+                changes=audit.item_changes(item=item, size=audit.ITEM_PAGE_LIMIT),
+                saved=True,
+                oob=True,
             )
+            return render(request, "backlog/item_detail.html#saved", context)
         messages.success(request, "Saved.")
         return redirect("backlog:item_detail", pk=item.pk)
     context = {"form": form, "product": item.product, "item": item, "inline": bool(request.htmx)}
