@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from backlog.agreement import PairAgreement, agreement_words, pair_agreement
 from backlog.models import OPEN_STATUSES, BacklogItem, Product
 from customers.models import Cohort
 from prioritisation.models import BenefitMetric, ItemScore
@@ -34,6 +35,7 @@ class OrderComparison:
     open_items: int
     scored_items: int
     tau: float | None  # Kendall's tau-b over every open item with a score rank
+    pairs: PairAgreement  # the same items, pair by pair: what the page says in words
     manual_top: list[BacklogItem]
     score_top: list[BacklogItem]
     disagreements: list[Disagreement]
@@ -42,25 +44,15 @@ class OrderComparison:
     vote_round: object | None = None  # the latest voting round with ballots
     vote_top: list[list[BacklogItem]] | None = None  # its consensus tiers
     vote_vs_manual: float | None = None  # tau over the round's shortlist
+    vote_pairs: PairAgreement | None = None  # and pair by pair
 
     @property
     def agreement(self) -> str:
-        if self.tau is None:
-            return "not enough scored items to compare"
-        strength = abs(self.tau)
-        word = (
-            "very strong"
-            if strength >= 0.8
-            else "strong"
-            if strength >= 0.6
-            else "moderate"
-            if strength >= 0.4
-            else "weak"
-            if strength >= 0.2
-            else "hardly any"
-        )
-        direction = "agreement" if self.tau >= 0 else "disagreement (the orders run opposite)"
-        return f"{word} {direction}"
+        return agreement_words(self.pairs.share)
+
+    @property
+    def vote_agreement(self) -> str:
+        return agreement_words(self.vote_pairs.share if self.vote_pairs else None)
 
 
 def order_comparison(*, product: Product, top: int = 25) -> OrderComparison:
@@ -81,6 +73,7 @@ def order_comparison(*, product: Product, top: int = 25) -> OrderComparison:
 
         value = kendalltau(manual_rank[scored], score_rank[scored]).statistic
         tau = None if math.isnan(value) else float(value)
+    pairs = pair_agreement(manual_rank[scored], score_rank[scored])
     by_score = ids[scored][np.argsort(score_rank[scored], kind="stable")]
     gap = np.where(scored, np.abs(manual_rank - score_rank), -1)
     worst = np.lexsort((manual_rank, -gap))[:10]
@@ -112,7 +105,7 @@ def order_comparison(*, product: Product, top: int = 25) -> OrderComparison:
         )
         for i in worst
     ]
-    vote_round, vote_top, vote_vs_manual = _latest_vote(product, ids.tolist())
+    vote_round, vote_top, vote_vs_manual, vote_pairs = _latest_vote(product, ids.tolist())
     shown = min(len(rows), CHART_POINTS)
     points = [
         (int(m), int(s)) for m, s in zip(manual_rank[:shown], score_rank[:shown], strict=True) if s
@@ -121,6 +114,7 @@ def order_comparison(*, product: Product, top: int = 25) -> OrderComparison:
         open_items=len(rows),
         scored_items=int(scored.sum()),
         tau=tau,
+        pairs=pairs,
         manual_top=[items[pk] for pk in ids[:top].tolist()],
         score_top=[items[pk] for pk in by_score[:top].tolist()],
         disagreements=disagreements,
@@ -129,23 +123,29 @@ def order_comparison(*, product: Product, top: int = 25) -> OrderComparison:
         vote_round=vote_round,
         vote_top=vote_top,
         vote_vs_manual=vote_vs_manual,
+        vote_pairs=vote_pairs,
     )
 
 
 def _latest_vote(product: Product, manual_ids: list[int]):
     """The consensus of the product's latest voting round that has ballots, with Kendall's
-    tau between it and the manual order over the round's shortlist."""
+    tau and the pairs agreed on between it and the manual order over the round's shortlist
+    (pairs the vote ties are counted neither way)."""
     from prioritisation import results, voting
 
     round, outcome = results.latest_result(product)
     if round is None:
-        return None, None, None
+        return None, None, None, None
     items = BacklogItem.objects.in_bulk(outcome["candidates"])
     tiers = [[items[pk] for pk in tier if pk in items] for tier in outcome["ranking"]]
     on_list = set(outcome["candidates"])
     manual = [pk for pk in manual_ids if pk in on_list]
-    tau = None
+    tau, pairs = None, None
     if len(manual) == len(on_list) and len(manual) > 1:
         value = voting.kendall_tau([list(t) for t in outcome["ranking"]], manual)
         tau = None if math.isnan(value) else value
-    return round, tiers, tau
+        tier_of = {pk: tier for tier, pks in enumerate(outcome["ranking"]) for pk in pks}
+        pairs = pair_agreement(
+            np.arange(len(manual)), [tier_of.get(pk, len(outcome["ranking"])) for pk in manual]
+        )
+    return round, tiers, tau, pairs

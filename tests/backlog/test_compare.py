@@ -12,7 +12,7 @@ from backlog.compare import order_comparison
 from backlog.models import ProductRoleKind
 from prioritisation import services
 from prioritisation.models import ItemScore
-from tests.factories import BacklogItemFactory, give_score_ranks
+from tests.factories import BacklogItemFactory, give_score_ranks, open_round
 
 pytestmark = pytest.mark.django_db
 
@@ -94,3 +94,41 @@ def test_compare_query_count_does_not_grow_with_the_backlog(
     )
     with django_assert_max_num_queries(14):
         assert owner_client.get(reverse("backlog:compare", args=[product.pk])).status_code == 200
+
+
+def test_the_page_says_in_words_how_far_the_orders_agree(owner_client, product):
+    """Score ranks 3 2 1 5 4 against manual 1 2 3 4 5: of the ten pairs, four are put
+    the other way round (1-2, 1-3, 2-3, 4-5), so the orders agree on 60%."""
+    items = BacklogItemFactory.create_batch(5, product=product)
+    give_score_ranks(items, [3, 2, 1, 5, 4])
+    comparison = order_comparison(product=product)
+    assert (comparison.pairs.agree, comparison.pairs.disagree) == (6, 4)
+    assert comparison.tau == pytest.approx(0.2)
+    html = owner_client.get(reverse("backlog:compare", args=[product.pk])).content.decode()
+    assert (
+        "The product owner’s order and the score order agree on <strong>60%</strong> of pairs "
+        "of items (weak agreement)" in html
+    )
+    # The statistician's figure is kept, out of the way.
+    details = html[html.index("<details") : html.index("</details>")]
+    assert "Kendall’s tau" in details and "0.20" in details
+    assert "Kendall" not in html[: html.index("<details")]
+
+
+def test_the_vote_agreement_is_in_words_with_ties_left_out(
+    owner, make_member, owner_client, product
+):
+    items = BacklogItemFactory.create_batch(3, product=product)
+    give_score_ranks(items, [1, 2, 3])
+    round = open_round(product, owner, title="Which first?", method="borda", shortlist_size=3)
+    voter = make_member(product=product, roles=[ProductRoleKind.BUSINESS_VOTER])
+    # The vote ties the first two and puts the third above both: pair 1-2 is tied.
+    services.ballot_submit(
+        round=round, voter=voter, ranking=[[items[2].pk], [items[0].pk, items[1].pk]]
+    )
+    comparison = order_comparison(product=product)
+    assert (comparison.vote_pairs.agree, comparison.vote_pairs.disagree) == (0, 2)
+    assert comparison.vote_pairs.tied == 1
+    html = owner_client.get(reverse("backlog:compare", args=[product.pk])).content.decode()
+    assert "agree on <strong>0%</strong> of the 2 pairs the vote puts in order" in html
+    assert "strong disagreement" in html

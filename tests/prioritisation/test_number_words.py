@@ -1,0 +1,98 @@
+"""Numbers for people: units from the metric, thousands separators, two significant figures."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from prioritisation.templatetags.scoring_tags import (
+    figures_apart,
+    percent,
+    points,
+    quantity,
+    score_meaning,
+    signed,
+    significant,
+)
+
+
+@pytest.mark.parametrize(
+    ("value", "unit", "words"),
+    [
+        (Decimal("14960.00"), "£ per year", "£14,960 a year"),
+        (Decimal("12.50"), "£ per year", "£12.50 a year"),
+        (Decimal("-300"), "£ per year", "−£300 a year"),
+        (Decimal("12"), "hours per month", "12 hours a month"),
+        (Decimal("1"), "hours per month", "1 hour a month"),
+        (Decimal("7.50"), "calls per month", "7.5 calls a month"),
+        (Decimal("1250000"), "calls per week", "1,250,000 calls a week"),
+        (Decimal("13"), "points (0–100)", "13 points (0–100)"),
+        (Decimal("6"), "days", "6 days"),
+        (Decimal("1"), "days", "1 day"),
+        (Decimal("4"), "cases per hour", "4 cases an hour"),
+        (Decimal("3"), "visits per tenant", "3 visits per tenant"),
+        (Decimal("2"), "", "2"),
+        (None, "days", ""),
+    ],
+)
+def test_a_quantity_reads_with_its_unit(value, unit, words):
+    assert quantity(value, unit) == words
+
+
+@pytest.mark.parametrize(
+    ("value", "words"),
+    [
+        (Decimal("5"), "5 points"),
+        (Decimal("1.0"), "1 point"),
+        (Decimal("2.50"), "2.5 points"),
+        (4.62, "4.6 points"),
+        (None, "not estimated"),
+    ],
+)
+def test_effort_reads_in_points(value, words):
+    assert points(value) == words
+
+
+@pytest.mark.parametrize(
+    ("value", "figures", "words"),
+    [
+        (0.459, 2, "0.46"),
+        (1.808, 2, "1.8"),
+        (0.0793, 2, "0.079"),
+        (12.345, 2, "12"),
+        (4837.2, 2, "4,800"),
+        (0.0, 2, "0"),
+        (-0.2051, 2, "−0.21"),
+        (0.45912, 3, "0.459"),
+        (2.0, 2, "2"),
+    ],
+)
+def test_scores_show_significant_figures_not_three_decimals(value, figures, words):
+    assert significant(value, figures) == words
+
+
+def test_signed_gaps_carry_their_sign():
+    assert signed(1.349) == "+1.3"
+    assert signed(-0.2294) == "−0.23"
+    assert signed(0.0) == "0"
+
+
+def test_two_different_scores_get_enough_figures_to_tell_them_apart():
+    assert figures_apart(0.462, 0.459) == 3
+    assert figures_apart(1.808, 0.459) == 2
+    assert significant(0.462, figures_apart(0.462, 0.4619)) == "0.462"
+    assert figures_apart(0.5, 0.5) == 2
+
+
+def test_a_share_reads_as_a_whole_percentage():
+    assert percent(0.6) == "60%"
+    assert percent(0.004) == "0.4%"
+    assert percent(1) == "100%"
+    assert percent(None) == ""
+
+
+def test_each_method_says_what_its_score_measures():
+    assert score_meaning("benefit_per_effort") == "benefit per point of effort"
+    assert "person-month" in score_meaning("rice")
+    assert score_meaning("unknown") == "score"
