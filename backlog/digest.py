@@ -15,6 +15,32 @@ from backlog.models import ShowAndTell
 from backlog.showandtell import session_sections
 
 
+def digest_recipients(session: ShowAndTell) -> list:
+    """Who the digest goes to: the product's people who are active and have an e-mail
+    address, by name. The finish button's confirmation names exactly these."""
+    people = (
+        get_user_model()
+        .objects.filter(product_roles__product_id=session.product_id, is_active=True)
+        .exclude(email="")
+        .distinct()
+        .order_by("first_name", "last_name", "username")
+    )
+    return list(people)
+
+
+def recipients_phrase(people: list, *, limit: int = 12) -> str:
+    """ "the 6 people on this product: Ann Abel, …" (the first ``limit`` by name), for the
+    finish button's question and the message after."""
+    names = [person.get_full_name() or person.get_username() for person in people]
+    if not names:
+        return "nobody: no one on this product has an e-mail address"
+    shown = ", ".join(names[:limit])
+    if len(names) > limit:
+        shown += f" and {len(names) - limit} more"
+    noun = "person" if len(names) == 1 else "people"
+    return f"the {len(names)} {noun} on this product: {shown}"
+
+
 def digest_send(*, session_id: int) -> bool:
     """Send the digest once. Returns False when there is nothing to send (not finished,
     already sent, or nobody to send to). The email is sent outside any transaction; the
@@ -32,15 +58,7 @@ def digest_send(*, session_id: int) -> bool:
             return False
         session.digest_sent_at = timezone.now()
         session.save(update_fields=["digest_sent_at"])
-    recipients = sorted(
-        {
-            email
-            for email in get_user_model()
-            .objects.filter(product_roles__product=session.product, is_active=True)
-            .values_list("email", flat=True)
-            if email
-        }
-    )
+    recipients = sorted({person.email for person in digest_recipients(session)})
     if not recipients:
         return False
     context = {"session": session, "product": session.product, **session_sections(session)}

@@ -211,7 +211,10 @@ class NextRow:
 
 
 def next_up(session: ShowAndTell, *, look_ahead: int = 200) -> tuple[list[NextRow], Decimal]:
-    """The top of the agreed (manual) order that fits one week's capacity."""
+    """The top of the agreed (manual) order that fits one week's capacity.
+
+    An item with no effort estimate is listed in its place but not counted towards the
+    capacity: its size is unknown, not 0 (the page says how many there are)."""
     product = session.product
     capacity = Decimal(product.weekly_capacity)
     rows = list(
@@ -222,9 +225,10 @@ def next_up(session: ShowAndTell, *, look_ahead: int = 200) -> tuple[list[NextRo
     vote = _vote_positions(product)
     chosen, used = [], Decimal(0)
     for position, (pk, title, status, effort, score, score_rank) in enumerate(rows, start=1):
-        if used + (effort or 0) > capacity:
-            break
-        used += effort or 0
+        if effort is not None:
+            if used + effort > capacity:
+                break
+            used += effort
         chosen.append(NextRow(pk, title, status, effort, position, score, score_rank, vote.get(pk)))
     return chosen, used
 
@@ -288,6 +292,52 @@ def go_live_queue(session: ShowAndTell) -> tuple[list[GoLiveRow], int]:
     return rows, waiting.count()
 
 
+def go_live_row(session: ShowAndTell, item_pk: int) -> GoLiveRow | None:
+    """One item of the go-live queue with its signatures (also once it is live: the page
+    shows its four signatures where it was signed)."""
+    item = (
+        BacklogItem.objects.filter(product_id=session.product_id, pk=item_pk)
+        .only("pk", "title", "product_id")
+        .prefetch_related(
+            Prefetch("signatures", queryset=GoLiveSignature.objects.select_related("signer"))
+        )
+        .first()
+    )
+    if item is None:
+        return None
+    signatures = {s.role: Signature(_person(s.signer), s.signed_at) for s in item.signatures.all()}
+    return GoLiveRow(item.pk, item.title, signatures)
+
+
+@dataclass(frozen=True)
+class Waiting:
+    pk: int
+    title: str
+    done_at: datetime | None
+
+
+def waiting_for_role(session: ShowAndTell, role: str) -> list[Waiting]:
+    """Done items that ``role`` has not signed yet, oldest first: what "sign all" signs."""
+    return [
+        Waiting(*row)
+        for row in BacklogItem.objects.filter(product_id=session.product_id, status=ItemStatus.DONE)
+        .exclude(signatures__role=role)
+        .order_by("done_at", "pk")
+        .values_list("pk", "title", "done_at")
+    ]
+
+
+def waiting_counts(session: ShowAndTell, roles: frozenset[str]) -> list[dict]:
+    """For each go-live role the person holds, how many done items still wait for it (one
+    query per role held; people hold one, seldom two)."""
+    done = BacklogItem.objects.filter(product_id=session.product_id, status=ItemStatus.DONE)
+    return [
+        {"role": r.value, "label": r.label, "count": done.exclude(signatures__role=r.value).count()}
+        for r in GO_LIVE_ROLES
+        if r.value in roles
+    ]
+
+
 @dataclass(frozen=True)
 class LiveRow:
     pk: int
@@ -336,16 +386,27 @@ def decisions(session: ShowAndTell) -> list[DecisionRow]:
     ]
 
 
+def _unknown_effort(rows: list[dict]) -> int:
+    return sum(1 for row in rows if row["effort"] is None)
+
+
 def _next_up_section(session: ShowAndTell) -> dict:
     if session.next_up_confirmed_at:
         # Frozen rows are stored JSON; rows frozen before disagreements were recorded lack one.
         rows = [{"disagreement": "", **row} for row in session.next_up]
-        return {"next_up": rows, "next_up_effort": None, "next_up_frozen": True}
-    rows, used = next_up(session)
+        return {
+            "next_up": rows,
+            "next_up_effort": None,
+            "next_up_frozen": True,
+            "next_up_unknown": _unknown_effort(rows),
+        }
+    found, used = next_up(session)
+    rows = [row.as_frozen() for row in found]
     return {
-        "next_up": [row.as_frozen() for row in rows],
+        "next_up": rows,
         "next_up_effort": used,
         "next_up_frozen": False,
+        "next_up_unknown": _unknown_effort(rows),
     }
 
 
@@ -449,6 +510,8 @@ def thaw(record: dict, *, only: str | None = None) -> dict:
         context["next_up"] = record["next_up"]
         context["next_up_effort"] = _number(record["next_up_effort"])
         context["next_up_frozen"] = record["next_up_frozen"]
+        # Records frozen before the count was kept: the rows say it.
+        context["next_up_unknown"] = _unknown_effort(record["next_up"])
     if "golive" in keys:
         context["go_live"] = [
             GoLiveRow(

@@ -35,6 +35,7 @@ urlpatterns = [
     path(
         "show-and-tell/<int:pk>/items/<int:item_pk>/sign/", views.go_live_sign, name="go_live_sign"
     ),
+    path("show-and-tell/<int:pk>/sign-all/", views.go_live_sign_all, name="go_live_sign_all"),
     path(
         "show-and-tell/<int:pk>/items/<int:item_pk>/withdraw/",
         views.go_live_withdraw,

@@ -211,12 +211,24 @@ def _pages() -> list[Row]:
         Row("backlog:session_present", "session", {"GET": people}),
         Row("backlog:next_up_confirm", "session", {"POST": rule(GO_LIVE)}),
         Row("backlog:decision_add", "session", {"POST": rule(GO_LIVE | OWNER)}),
-        Row("backlog:session_finish", "session", {"POST": rule({"delivery_lead"})}),
+        Row(
+            "backlog:session_finish",
+            "session",
+            {"GET": rule({"delivery_lead"}), "POST": rule({"delivery_lead"})},
+            "GET, or a POST without confirmed=yes, is the confirm step naming who gets the "
+            "digest; only a confirmed POST finishes",
+        ),
         Row(
             "backlog:go_live_sign",
             "session_item",
             {"POST": rule(GO_LIVE)},
             "a signature is only ever the signer's own, for a go-live role they hold",
+        ),
+        Row(
+            "backlog:go_live_sign_all",
+            "session",
+            {"GET": rule(GO_LIVE), "POST": rule(GO_LIVE)},
+            "the list waiting for the signer's own go-live roles, then one POST signing it",
         ),
         Row(
             "backlog:go_live_withdraw",

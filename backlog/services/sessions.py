@@ -40,6 +40,11 @@ def week_start_of(day: date) -> date:
     return day - timedelta(days=day.weekday())
 
 
+def next_week_day(product: Product, today: date) -> date:
+    """The product's show-and-tell day in the week after ``today``'s."""
+    return week_start_of(today) + timedelta(days=7 + product.show_and_tell_weekday)
+
+
 def session_for_week(
     *, product: Product, day: date, actor: AbstractBaseUser | None = None
 ) -> tuple[ShowAndTell, bool]:
@@ -196,6 +201,34 @@ def go_live_sign(
         items_changed.send(sender=BacklogItem, product=locked.product)
     item.status, item.live_at = ItemStatus.LIVE, now
     return True
+
+
+def go_live_sign_all(
+    *,
+    session: ShowAndTell,
+    signer: AbstractBaseUser,
+    role: str,
+    item_ids: Sequence[int],
+) -> list[BacklogItem]:
+    """Sign for ``role`` on every item of ``item_ids`` (the list the signer was shown), all
+    or nothing: one item that can no longer be signed (no longer done, signed meanwhile)
+    signs none, and the ValidationError names it. Returns the items that went live.
+
+    Each signature goes through ``go_live_sign``; the items are taken in id order, so two
+    people signing overlapping lists lock them in the same order (after the product)."""
+    _refuse_if_finished(session)
+    items = list(
+        BacklogItem.objects.filter(product_id=session.product_id, pk__in=item_ids).order_by("pk")
+    )
+    live = []
+    with transaction.atomic():
+        for item in items:
+            try:
+                if go_live_sign(item=item, signer=signer, role=role, session=session):
+                    live.append(item)
+            except ValidationError as error:
+                raise ValidationError(f"“{item.title}”: {' '.join(error.messages)}") from error
+    return live
 
 
 def go_live_withdraw(

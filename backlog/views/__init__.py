@@ -14,6 +14,7 @@ from backlog.views.order import compare, item_move, item_pin, order_apply_scores
 from backlog.views.sessions import (
     decision_add,
     go_live_sign,
+    go_live_sign_all,
     go_live_withdraw,
     next_up_confirm,
     session_detail,
@@ -29,6 +30,7 @@ __all__ = [
     "item_history",
     "decision_add",
     "go_live_sign",
+    "go_live_sign_all",
     "go_live_withdraw",
     "next_up_confirm",
     "session_detail",

@@ -10,12 +10,25 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_GET, require_POST
+from django.template.defaultfilters import pluralize
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRedirect
 
-from backlog.models import GO_LIVE_ROLES, BacklogItem, ProductRoleKind, ShowAndTell
+from backlog.digest import digest_recipients, recipients_phrase
+from backlog.models import GO_LIVE_ROLES, BacklogItem, ItemStatus, ProductRoleKind, ShowAndTell
 from backlog.permissions import product_for_user, product_people_roles, session_for_user
 from backlog.services import sessions as services
-from backlog.showandtell import SECTION_TITLES, SECTIONS, session_sections
+from backlog.showandtell import (
+    SECTION_TITLES,
+    SECTIONS,
+    go_live_row,
+    session_sections,
+    waiting_counts,
+    waiting_for_role,
+    went_live,
+    window,
+)
 from config.http import int_param, redirect_back
 
 
@@ -27,6 +40,10 @@ def session_list(request: HttpRequest, pk: int) -> HttpResponse:
     history = ShowAndTell.objects.filter(product=product).annotate(
         decision_count=Count("decisions")
     )
+    today = services.local_today(product)
+    this_week = ShowAndTell.objects.filter(
+        product=product, week_start=services.week_start_of(today)
+    ).first()
     return render(
         request,
         "backlog/session_list.html",
@@ -34,7 +51,9 @@ def session_list(request: HttpRequest, pk: int) -> HttpResponse:
             "product": product,
             "sessions": history,
             "can_start": ProductRoleKind.DELIVERY_LEAD in roles,
-            "today": services.local_today(product),
+            "today": today,
+            "this_week": this_week,
+            "next_week_day": services.next_week_day(product, today),
         },
     )
 
@@ -46,23 +65,43 @@ def session_start(request: HttpRequest, pk: int) -> HttpResponse:
     roles = product_people_roles(request.user, product)
     if ProductRoleKind.DELIVERY_LEAD not in roles:
         raise PermissionDenied("Only the delivery lead starts a show-and-tell.")
-    session, _ = services.session_for_week(
-        product=product, day=services.local_today(product), actor=request.user
-    )
+    today = services.local_today(product)
+    if request.POST.get("week") == "next":
+        day = services.next_week_day(product, today)
+    else:
+        day = today
+        current = ShowAndTell.objects.filter(
+            product=product, week_start=services.week_start_of(today)
+        ).first()
+        if current is not None and current.finished_at is not None:
+            # A page from before the finish: say so, rather than reopen the finished record.
+            messages.info(
+                request,
+                f"This week's session ({current.date:%A} {current.date.day} {current.date:%B}) "
+                "is finished. You can start next week's instead.",
+            )
+            return redirect("backlog:session_list", pk=product.pk)
+    session, _ = services.session_for_week(product=product, day=day, actor=request.user)
     return redirect("backlog:session_detail", pk=session.pk)
 
 
 def _context(session: ShowAndTell, roles: frozenset[str], *, only: str | None = None) -> dict:
-    return {
+    read_only = session.finished_at is not None
+    context = {
         "session": session,
         "product": session.product,
         "my_roles": roles,
         "people": get_user_model()
         .objects.filter(product_roles__product=session.product)
         .distinct(),
-        "read_only": session.finished_at is not None,
+        "read_only": read_only,
         **session_sections(session, only=only),
     }
+    if not read_only and only in (None, "golive"):
+        context["waiting_for_me"] = waiting_counts(session, roles)
+    if not read_only and only is None and ProductRoleKind.DELIVERY_LEAD in roles:
+        context["digest_to"] = recipients_phrase(digest_recipients(session))
+    return context
 
 
 @login_required
@@ -151,6 +190,27 @@ def _item_in_session(session: ShowAndTell, item_pk: int) -> BacklogItem:
     return item
 
 
+def _item_back(request: HttpRequest, session: ShowAndTell, item: BacklogItem) -> HttpResponse:
+    """After a signature or a withdrawal: for htmx, the item's own block with what happened
+    said in it (where the person is looking), and "Live this week" updated beside it."""
+    if not request.htmx:
+        return redirect_back(request, "backlog:session_detail", pk=session.pk)
+    roles = product_people_roles(request.user, session.product)
+    item.refresh_from_db(fields=["status"])
+    context = {
+        "session": session,
+        "product": session.product,
+        "my_roles": roles,
+        "read_only": session.finished_at is not None,
+        "row": go_live_row(session, item.pk),
+        "row_live": item.status == ItemStatus.LIVE,
+        "item_fragment": True,
+    }
+    if context["row_live"]:
+        context["went_live"] = went_live(session, window(session))
+    return render(request, "backlog/session_detail.html#golive-item", context)
+
+
 @login_required
 @require_POST
 def go_live_sign(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
@@ -165,9 +225,62 @@ def go_live_sign(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
         messages.error(request, " ".join(error.messages))
     else:
         messages.success(
-            request, f"“{item.title}” is live." if live else f"Signed for “{item.title}”."
+            request,
+            f"“{item.title}” is live — all four signed." if live else f"Signed for “{item.title}”.",
         )
-    return _back(request, session, "golive")
+    return _item_back(request, session, item)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def go_live_sign_all(request: HttpRequest, pk: int) -> HttpResponse:
+    """Sign every item waiting for one's role in one step: first the list (GET), then one
+    POST of exactly the items listed, signed in one transaction."""
+    session, roles = session_for_user(request.user, pk)
+    held = [r for r in GO_LIVE_ROLES if r.value in roles]
+    if not held:
+        raise PermissionDenied(
+            "Only the sponsor, business analyst, lead engineer and delivery lead sign."
+        )
+    if session.finished_at is not None:
+        raise PermissionDenied("This session is finished: it is a read-only record.")
+    if request.method == "GET":
+        lists = [
+            {"role": r.value, "label": r.label, "items": waiting_for_role(session, r.value)}
+            for r in held
+        ]
+        return render(
+            request,
+            "backlog/session_sign_all.html",
+            {"session": session, "product": session.product, "lists": lists},
+        )
+    role = request.POST.get("role") or held[0].value
+    if role not in {r.value for r in held}:
+        raise PermissionDenied(
+            "You do not hold this role on the product, so you cannot sign for it."
+        )
+    ids = [i for i in (int_param(v) for v in request.POST.getlist("item")) if i is not None]
+    if not ids:
+        messages.info(request, "Nothing was waiting for your signature.")
+        return redirect("backlog:session_detail", pk=session.pk)
+    try:
+        live = services.go_live_sign_all(
+            session=session, signer=request.user, role=role, item_ids=ids
+        )
+    except ValidationError as error:
+        messages.error(
+            request,
+            "Nothing was signed: " + " ".join(error.messages) + " Here is the list as it is now.",
+        )
+        return redirect("backlog:go_live_sign_all", pk=session.pk)
+    label = ProductRoleKind(role).label.lower()
+    count = len(ids)
+    text = f"Signed {count} item{pluralize(count)} as the {label}."
+    if live:
+        titles = ", ".join(f"“{item.title}”" for item in live)
+        text += f" Live — all four signed: {titles}."
+    messages.success(request, text)
+    return redirect(reverse("backlog:session_detail", args=[session.pk]) + "#section-golive")
 
 
 @login_required
@@ -183,15 +296,34 @@ def go_live_withdraw(request: HttpRequest, pk: int, item_pk: int) -> HttpRespons
         messages.error(request, " ".join(error.messages))
     else:
         messages.success(request, f"Withdrew your signature for “{item.title}”.")
-    return _back(request, session, "golive")
+    return _item_back(request, session, item)
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def session_finish(request: HttpRequest, pk: int) -> HttpResponse:
+    """Finishing e-mails the digest to everyone on the product, so it asks first: the page's
+    button asks in the browser (htmx's confirm, naming who gets it) and sends
+    ``confirmed=yes``; without JavaScript, or a POST without it, this shows a confirm step
+    naming the same people."""
     session, roles = session_for_user(request.user, pk)
     if ProductRoleKind.DELIVERY_LEAD not in roles:
         raise PermissionDenied("Only the delivery lead ends the session.")
+    detail = reverse("backlog:session_detail", args=[session.pk])
+    if session.finished_at is not None:
+        messages.info(request, "This session is already finished.")
+        return redirect(detail)
+    recipients = digest_recipients(session)
+    if request.method == "GET" or request.POST.get("confirmed") != "yes":
+        return render(
+            request,
+            "backlog/session_finish.html",
+            {"session": session, "product": session.product, "recipients": recipients},
+        )
     services.session_finish(session=session, actor=request.user)
-    messages.success(request, "Session finished; the digest is on its way to the product's people.")
-    return redirect("backlog:session_detail", pk=session.pk)
+    messages.success(
+        request, f"Session finished; the digest is on its way to {recipients_phrase(recipients)}."
+    )
+    if request.htmx:
+        return HttpResponseClientRedirect(detail)
+    return redirect(detail)

@@ -511,3 +511,202 @@ def test_the_digests_plain_text_has_a_line_per_item_aligned_columns_and_words_as
     ends = [m.end() for m in re.finditer(r"\S+", header)][1:]
     for row in (cash, hours):
         assert [m.end() for m in re.finditer(r"\S+", row)][-3:] == ends
+
+
+# ------------------------------------------------------------ the first hour (issue 10)
+
+
+def _finish_url(session) -> str:
+    return reverse("backlog:session_finish", args=[session.pk])
+
+
+def test_starting_this_weeks_session_after_it_finished_offers_next_weeks_instead(
+    amigos, product, session
+):
+    """Before: the button took the delivery lead back to the finished session, saying
+    nothing."""
+    lead = amigos[ProductRoleKind.DELIVERY_LEAD]
+    sessions.session_finish(session=session, actor=lead)
+    client = client_for(lead)
+    list_url = reverse("backlog:session_list", args=[product.pk])
+    page = client.get(list_url).content.decode()
+    detail = reverse("backlog:session_detail", args=[session.pk])
+    assert re.search(rf"This week's session.*href=\"{detail}\".*is finished", page)
+    next_day = session.week_start + timedelta(days=7 + product.show_and_tell_weekday)
+    label = f"Start next week's session, {next_day:%A} {next_day.day} {next_day:%B}"
+    assert label in page and "Start this week's session" not in page
+
+    # A stale page's "this week" button says so rather than reopening the finished one.
+    stale = client.post(reverse("backlog:session_start", args=[product.pk]), follow=True)
+    assert stale.redirect_chain[-1][0] == list_url
+    assert "is finished" in stale.content.decode()
+    assert ShowAndTell.objects.filter(product=product).count() == 1
+
+    response = client.post(reverse("backlog:session_start", args=[product.pk]), {"week": "next"})
+    started = ShowAndTell.objects.exclude(pk=session.pk).get(product=product)
+    assert started.date == next_day and started.finished_at is None
+    assert response.url == reverse("backlog:session_detail", args=[started.pk])
+
+
+def _with_emails(users) -> None:
+    for user in users:
+        user.email = f"{user.username}@example.org"
+        user.save()
+
+
+def test_finishing_asks_first_and_names_who_the_digest_goes_to(
+    session, amigos, make_member, product
+):
+    """Before: one click finished the session and e-mailed everyone, without a question.
+    Who is named comes from the digest's own list: an inactive person or one with no
+    address is neither named nor sent to."""
+    _with_emails(amigos.values())
+    gone = make_member(product=product, roles=[ProductRoleKind.VIEWER])
+    gone.email, gone.is_active = "gone@example.org", False
+    gone.save()
+    no_address = make_member(product=product, roles=[ProductRoleKind.KEY_USER])
+    no_address.email = ""
+    no_address.save()
+    lead = client_for(amigos[ProductRoleKind.DELIVERY_LEAD])
+    names = [u.get_full_name() or u.username for u in amigos.values()]
+
+    page = lead.get(reverse("backlog:session_detail", args=[session.pk])).content.decode()
+    confirm = re.search(r'hx-confirm="([^"]*)"', page)
+    assert confirm and "the 4 people on this product" in confirm.group(1)
+    assert all(name in confirm.group(1) for name in names)
+    assert "gone@example.org" not in page
+
+    # Without JavaScript the button opens a confirm step; a POST without the confirmation
+    # shows the same step and finishes nothing.
+    for step in (lead.get(_finish_url(session)), lead.post(_finish_url(session))):
+        assert step.status_code == 200
+        text = step.content.decode()
+        assert "the 4 people on this product" in text
+        assert all(f"{u.username}@example.org" in text for u in amigos.values())
+        assert "gone@example.org" not in text and no_address.username not in text
+    session.refresh_from_db()
+    assert session.finished_at is None
+
+    done = lead.post(_finish_url(session), {"confirmed": "yes"})
+    assert done.status_code == 302
+    session.refresh_from_db()
+    assert session.finished_at is not None
+    assert send_show_and_tell_digest(session_id=session.pk) is True
+    assert sorted(mail.outbox[0].to) == sorted(f"{u.username}@example.org" for u in amigos.values())
+
+
+def test_finishing_from_htmx_after_the_browsers_confirm_goes_back_to_the_record(session, amigos):
+    lead = client_for(amigos[ProductRoleKind.DELIVERY_LEAD])
+    response = lead.post(_finish_url(session), {"confirmed": "yes"}, HTTP_HX_REQUEST="true")
+    assert response["HX-Redirect"] == reverse("backlog:session_detail", args=[session.pk])
+    session.refresh_from_db()
+    assert session.finished_at is not None
+
+
+def test_next_up_lists_unestimated_items_as_effort_unknown_and_does_not_count_them(
+    session, amigos, product
+):
+    """Before: an item with no effort counted as 0 points, so it silently took a place in
+    the week; the row said "not estimated" and nothing said how it was treated."""
+    from backlog.showandtell import next_up
+
+    product.weekly_capacity = 10
+    product.save()
+    unknown = BacklogItemFactory(product=product, title="Nobody has sized this", effort=None)
+    first = BacklogItemFactory(product=product, effort=6)
+    second = BacklogItemFactory(product=product, effort=4)
+    BacklogItemFactory(product=product, effort=3)
+    rows, used = next_up(session)
+    assert [r.pk for r in rows] == [unknown.pk, first.pk, second.pk] and used == 10
+    client = client_for(amigos[ProductRoleKind.SPONSOR])
+    page = client.get(reverse("backlog:session_detail", args=[session.pk])).content.decode()
+    section = page[page.index('id="section-next"') : page.index('id="section-golive"')]
+    row = re.search(r"<li[^>]*>.*?Nobody has sized this.*?</li>", section, re.S).group(0)
+    assert "effort unknown" in row
+    assert "1 item has no effort estimate" in section
+    assert "not counted" in section and "(10 used)" in section
+    # The frozen record keeps the note.
+    sessions.next_up_confirm(session=session, actor=amigos[ProductRoleKind.SPONSOR])
+    page = client.get(reverse("backlog:session_detail", args=[session.pk])).content.decode()
+    assert "1 item has no effort estimate" in page
+
+
+# ------------------------------------------------------------ signing in one step
+
+
+@pytest.fixture
+def waiting_items(product):
+    now = timezone.now()
+    return [
+        BacklogItemFactory(
+            product=product, title=f"Waiting {n}", status=ItemStatus.DONE, done_at=now
+        )
+        for n in range(3)
+    ]
+
+
+def test_a_signer_sees_the_items_waiting_for_their_role_then_signs_them_all_at_once(
+    session, amigos, waiting_items
+):
+    sponsor = amigos[ProductRoleKind.SPONSOR]
+    first, second, third = waiting_items
+    sessions.go_live_sign(item=first, signer=sponsor, role=ProductRoleKind.SPONSOR)
+    client = client_for(sponsor)
+    url = reverse("backlog:go_live_sign_all", args=[session.pk])
+    detail = client.get(reverse("backlog:session_detail", args=[session.pk])).content.decode()
+    assert url in detail and "Sign all 2 waiting for the sponsor" in detail
+
+    step = client.get(url)
+    assert step.status_code == 200
+    text = step.content.decode()
+    assert second.title in text and third.title in text and first.title not in text
+    assert GoLiveSignature.objects.filter(role=ProductRoleKind.SPONSOR).count() == 1
+
+    items = re.findall(r'name="item" value="(\d+)"', text)
+    response = client.post(url, {"role": ProductRoleKind.SPONSOR, "item": items})
+    assert response.status_code == 302
+    signed = GoLiveSignature.objects.filter(role=ProductRoleKind.SPONSOR, signer=sponsor)
+    assert set(signed.values_list("item_id", flat=True)) == {i.pk for i in waiting_items}
+    assert set(signed.exclude(item=first).values_list("session_id", flat=True)) == {session.pk}
+
+
+def test_signing_all_is_one_transaction(session, amigos, waiting_items):
+    """One of the listed items was moved back to in progress meanwhile: nothing is signed,
+    and the person is told which item stopped it."""
+    analyst = amigos[ProductRoleKind.BUSINESS_ANALYST]
+    first, second, third = waiting_items
+    BacklogItem.objects.filter(pk=third.pk).update(status=ItemStatus.IN_PROGRESS)
+    client = client_for(analyst)
+    url = reverse("backlog:go_live_sign_all", args=[session.pk])
+    response = client.post(
+        url,
+        {"role": ProductRoleKind.BUSINESS_ANALYST, "item": [i.pk for i in waiting_items]},
+        follow=True,
+    )
+    assert not GoLiveSignature.objects.exists()
+    assert "Nothing was signed" in response.content.decode()
+    assert third.title in response.content.decode()
+
+
+def test_signing_all_needs_the_role_and_signs_only_for_it(session, amigos, waiting_items):
+    owner_like = amigos[ProductRoleKind.SPONSOR]
+    client = client_for(owner_like)
+    url = reverse("backlog:go_live_sign_all", args=[session.pk])
+    client.post(url, {"role": ProductRoleKind.LEAD_ENGINEER, "item": [waiting_items[0].pk]})
+    assert not GoLiveSignature.objects.exists()
+
+
+def test_the_fourth_signature_says_the_item_is_live_next_to_it(session, amigos, done_item):
+    for role in ROLES[:3]:
+        sessions.go_live_sign(item=done_item, signer=amigos[role], role=role, session=session)
+    lead = client_for(amigos[ProductRoleKind.DELIVERY_LEAD])
+    response = lead.post(
+        reverse("backlog:go_live_sign", args=[session.pk, done_item.pk]),
+        {"role": ProductRoleKind.DELIVERY_LEAD},
+        HTTP_HX_REQUEST="true",
+    )
+    html = response.content.decode()
+    block = re.search(rf'<div[^>]*id="golive-item-{done_item.pk}".*?</div>', html, re.S)
+    assert block, html
+    status = re.search(r'role="status"[^>]*>(.*?)</', block.group(0), re.S)
+    assert status and f"“{done_item.title}” is live — all four signed" in status.group(1)

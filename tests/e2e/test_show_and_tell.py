@@ -247,9 +247,8 @@ def test_four_roles_sign_an_item_live_after_a_withdrawal(
             sign(page, role)
             expect(entry(page, role)).to_contain_text(f"Signed by {' '.join(NAMES[role])}")
             expect(entry(page, role)).to_have_class(re.compile(r"\bsigned\b"))
-            expect(page.locator("#section-golive .messages")).to_contain_text(
-                f"Signed for “{item.title}”."
-            )
+            # Said in the item's own block, where the person is looking.
+            expect(block(page).get_by_role("status")).to_contain_text(f"Signed for “{item.title}”.")
             if role != engineer:
                 continue
             # The lead engineer withdraws (only their own signature offers a withdraw) ...
@@ -260,7 +259,7 @@ def test_four_roles_sign_an_item_live_after_a_withdrawal(
             )
             withdraw.click()
             expect(entry(page, engineer)).to_contain_text("Not signed")
-            expect(page.locator("#section-golive .messages")).to_contain_text("Withdrew")
+            expect(block(page).get_by_role("status")).to_contain_text("Withdrew")
             assert signatures() == {sponsor, analyst}
             # ... and signs again.
             sign(page, engineer)
@@ -275,12 +274,19 @@ def test_four_roles_sign_an_item_live_after_a_withdrawal(
         page.goto(url)
         sign(page, lead)
         section = page.locator("#section-golive")
-        expect(section.locator(".messages")).to_contain_text(f"“{item.title}” is live.")
+        # The fourth signer sees it go live where they signed, with all four signatures.
+        expect(block(page).get_by_role("status")).to_have_text(
+            f"“{item.title}” is live — all four signed."
+        )
+        expect(block(page).locator("li.signed")).to_have_count(4)
+        expect(block(page).get_by_role("button")).to_have_count(0)
         expect(section.locator("p", has_text="Live this week:")).to_contain_text(item.title)
-        # It has left the queue; the other done items are still waiting.
+        check_a11y(page)
+        screenshot(page, "show-and-tell-golive-fourth-signature")
+        # After a reload it has left the queue; the other done items are still waiting.
+        page.reload()
         expect(block(page)).to_have_count(0)
         expect(section.locator(".golive-item")).to_have_count(len(DONE) - 1)
-        page.reload()
         expect(page.locator(".messages")).to_have_count(0)
         expect(page.locator("#section-golive")).to_contain_text(f"Live this week: {item.title}")
         done_row = page.locator("#section-done tbody tr", has_text=item.title)
