@@ -1,7 +1,10 @@
 // Presenter mode of a show-and-tell: → or Page Down for the next section, ← or Page Up for
-// the previous. The page's Previous/Next links do the same without JavaScript.
+// the previous (what a presentation clicker sends), Escape to leave. The page's Previous,
+// Next and Leave links do the same without JavaScript.
 (function () {
   "use strict";
+  var NEXT = { ArrowRight: true, PageDown: true };
+  var PREVIOUS = { ArrowLeft: true, PageUp: true };
   document.addEventListener("keydown", function (event) {
     var tag = (event.target.tagName || "").toLowerCase();
     if (tag === "input" || tag === "textarea" || tag === "select") return;
@@ -12,8 +15,13 @@
     var box = document.querySelector(".presenter");
     if (!box) return;
     var target = null;
-    if (event.key === "ArrowRight" || event.key === "PageDown") target = box.dataset.next;
-    if (event.key === "ArrowLeft" || event.key === "PageUp") target = box.dataset.prev;
+    if (NEXT[event.key]) target = box.dataset.next;
+    if (PREVIOUS[event.key]) target = box.dataset.prev;
+    if (event.key === "Escape" && box.dataset.leave) {
+      event.preventDefault();
+      window.location.assign(box.dataset.leave);
+      return;
+    }
     if (target) { event.preventDefault(); window.location.search = target.slice(1); }
   });
 })();

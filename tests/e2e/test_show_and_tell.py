@@ -308,3 +308,33 @@ def test_four_roles_sign_an_item_live_after_a_withdrawal(
         "signed",
         "went_live",
     ]
+
+
+def test_presenter_mode_fills_the_screen_and_pages_with_a_clicker(
+    session, page, live_server, sign_in, check_a11y, screenshot
+):
+    """Before: the site's header, navigation and footer took a projector's top and bottom.
+    A presentation clicker sends Page Down and Page Up."""
+    session, people, _done = session
+    sign_in(page, people[ProductRoleKind.SPONSOR].username)
+    present = f"{live_server.url}/show-and-tell/{session.pk}/present/"
+    page.goto(present)
+    expect(page.locator(".site-header")).to_have_count(0)
+    expect(page.get_by_role("navigation", name="Main")).to_have_count(0)
+    expect(page.locator(".site-footer")).to_have_count(0)
+    expect(page.get_by_role("heading", level=1)).to_contain_text(session.product.name)
+    # The presenter's content fills the window's height.
+    box = page.locator(".presenter").bounding_box()
+    assert box["height"] >= page.viewport_size["height"] - 2
+    for step, (key, title) in enumerate(SECTIONS, 1):
+        expect(page.locator(f"#section-{key}").get_by_role("heading", level=2)).to_have_text(title)
+        if step == 1:
+            check_a11y(page)
+        if step < len(SECTIONS):
+            page.keyboard.press("PageDown")
+            page.wait_for_url(f"{present}?step={step + 1}")
+    page.keyboard.press("PageUp")
+    page.wait_for_url(f"{present}?step=4")
+    # Escape, the clicker's "stop" key, leaves presenter mode for the session page.
+    page.keyboard.press("Escape")
+    page.wait_for_url(f"{live_server.url}/show-and-tell/{session.pk}/")
