@@ -52,42 +52,47 @@ def _shown(raw: str) -> str:
     return raw if len(raw) <= 20 else raw[:20] + "…"
 
 
-def parse_ranking(data, candidates: list[int]) -> list[list[int]]:
+def parse_ranking(data, titles: dict[int, str]) -> list[list[int]]:
     """Tiers from the ballot form: ``rank-<item id>`` holds a position (1 = best); equal
-    positions tie; a blank leaves the item unranked (tied below every ranked item)."""
+    positions tie; a blank leaves the item unranked (tied below every ranked item).
+
+    ``titles`` maps the shortlist's item ids to their titles, in shortlist order. Bad input
+    raises a ValidationError keyed by field name, one message per field, naming the item."""
     by_position: dict[int, list[int]] = {}
-    errors = []
-    for item_id in candidates:
-        raw = (data.get(f"rank-{item_id}") or "").strip()
+    errors: dict[str, str] = {}
+    for item_id, title in titles.items():
+        field = f"rank-{item_id}"
+        raw = (data.get(field) or "").strip()
         if not raw:
             continue
         position = parse_int(raw)
         if position is None:
-            errors.append(f"“{_shown(raw)}” is not a whole number.")
-            continue
-        if position < 1:
-            errors.append("Positions start at 1.")
-            continue
-        by_position.setdefault(position, []).append(item_id)
+            errors[field] = f"Position for “{title}”: “{_shown(raw)}” is not a whole number."
+        elif position < 1:
+            errors[field] = f"Position for “{title}”: positions start at 1."
+        else:
+            by_position.setdefault(position, []).append(item_id)
     if errors:
         raise forms.ValidationError(errors)
     return [by_position[p] for p in sorted(by_position)]
 
 
-def parse_points(data, candidates: list[int]) -> dict[int, int]:
-    points, errors = {}, []
-    for item_id in candidates:
-        raw = (data.get(f"dots-{item_id}") or "").strip()
+def parse_points(data, titles: dict[int, str]) -> dict[int, int]:
+    """Dots from the ballot form: ``dots-<item id>`` holds a whole number of dots (blank is
+    none). Errors as ``parse_ranking``'s."""
+    points: dict[int, int] = {}
+    errors: dict[str, str] = {}
+    for item_id, title in titles.items():
+        field = f"dots-{item_id}"
+        raw = (data.get(field) or "").strip()
         if not raw:
             continue
         value = parse_int(raw)
         if value is None:
-            errors.append(f"“{_shown(raw)}” is not a whole number of dots.")
-            continue
-        if value < 0:
-            errors.append("Dots cannot be negative.")
-            continue
-        if value:
+            errors[field] = f"Dots for “{title}”: “{_shown(raw)}” is not a whole number."
+        elif value < 0:
+            errors[field] = f"Dots for “{title}”: dots cannot be negative."
+        elif value:
             points[item_id] = value
     if errors:
         raise forms.ValidationError(errors)

@@ -287,6 +287,15 @@ class VotingRound(models.Model):
     adopted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # The bulk reorder the adoption wrote: the backlog's undo marks it undone, so whether the
+    # adopted order still stands is read from there, never copied.
+    adopted_snapshot = models.ForeignKey(
+        "backlog.OrderSnapshot",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
     kept_reason = models.TextField(blank=True)
 
     class Meta:
@@ -309,6 +318,13 @@ class VotingRound(models.Model):
 
     def is_open(self, now) -> bool:
         return self.closed_at is None and self.opens_at <= now < self.closes_at
+
+    @property
+    def adoption_undone_at(self):
+        """When the backlog's undo took the adopted order back, or None (not adopted, or
+        adopted and standing). Load with ``select_related("adopted_snapshot")``."""
+        snapshot = self.adopted_snapshot if self.adopted_snapshot_id else None
+        return snapshot.undone_at if snapshot else None
 
 
 class RoundCandidate(models.Model):

@@ -15,11 +15,13 @@ from collections import Counter, defaultdict
 from backlog.models import ProductRoleKind
 from customers.models import Cohort, Membership
 from prioritisation import voting
+from prioritisation.agreement import PairAgreement, pair_agreement
 from prioritisation.models import Ballot, ItemScore, RoundCandidate, VotingMethod, VotingRound
 
 NO_COHORT = "none"
-# Mean Kendall's tau between voters is taken over at most this many voters (a random but
-# fixed sample): 100 voters are 4,950 pairs, a few milliseconds for a 20-item shortlist.
+# Agreement between voters (pairs agreeing, and mean Kendall's tau) is taken over at most
+# this many voters (a random but fixed sample): 100 voters are 4,950 pairs, a few
+# milliseconds for a 20-item shortlist.
 AGREEMENT_SAMPLE = 100
 
 
@@ -49,6 +51,10 @@ def _dots_order(points: dict, candidates: list[int]) -> list:
     for c in candidates:
         by_points[points.get(str(c), points.get(c, 0))].append(c)
     return [by_points[p] for p in sorted(by_points, reverse=True)]
+
+
+def _pairs(found: PairAgreement) -> dict | None:
+    return {"agree": found.agree, "disagree": found.disagree} if found.compared else None
 
 
 def compute(round: VotingRound) -> dict:
@@ -118,8 +124,9 @@ def compute(round: VotingRound) -> dict:
         if len(orders) <= AGREEMENT_SAMPLE
         else random.Random(round.pk).sample(orders, AGREEMENT_SAMPLE)
     )
-    taus = [voting.kendall_tau(a, b) for a, b in itertools.combinations(sample, 2)]
-    taus = [t for t in taus if not math.isnan(t)]
+    voter_pairs = [pair_agreement(a, b) for a, b in itertools.combinations(sample, 2)]
+    taus = [t for t in (pairs.tau_b for pairs in voter_pairs) if not math.isnan(t)]
+    between_voters = sum(voter_pairs, PairAgreement())
 
     score_rank = dict(
         ItemScore.objects.filter(item_id__in=candidates).values_list("item_id", "rank")
@@ -127,11 +134,12 @@ def compute(round: VotingRound) -> dict:
     score_order = sorted(
         candidates, key=lambda c: (score_rank.get(c) is None, score_rank.get(c) or 0)
     )
-    vote_vs_score = (
-        voting.kendall_tau([list(t) for t in outcome.ranking], score_order)
+    vote_and_score = (
+        pair_agreement([list(t) for t in outcome.ranking], score_order)
         if len(candidates) > 1 and ballots
-        else math.nan
+        else PairAgreement()
     )
+    vote_vs_score = vote_and_score.tau_b
     return {
         "method": round.method,
         "candidates": candidates,
@@ -143,6 +151,10 @@ def compute(round: VotingRound) -> dict:
         "ballots": len(ballots),
         "voter_agreement": sum(taus) / len(taus) if taus else None,
         "vote_vs_score": None if math.isnan(vote_vs_score) else vote_vs_score,
+        # The same two in plain words: of the pairs of items both sides put apart, how many
+        # the same way round (pooled over every pair of sampled voters), and how many not.
+        "voter_pairs": _pairs(between_voters),
+        "vote_score_pairs": _pairs(vote_and_score),
         "score_order": score_order,
     }
 
@@ -176,3 +188,51 @@ def places(outcome: dict) -> dict[int, int]:
             found[pk] = place
         place += len(tier)
     return found
+
+
+def ballot_places(ranking: list[list[int]], candidates: list[int]) -> tuple[list, list[int]]:
+    """A ranked ballot as people read it: ``[(place, [item ids]), ...]`` best first, tied
+    items sharing a place (1, 2, 2, 4: the place after a tie skips), and the candidates it
+    left unranked, in shortlist order."""
+    shown, place, ranked = [], 1, set()
+    for tier in ranking:
+        tier = [pk for pk in tier if pk in candidates]
+        if tier:
+            shown.append((place, tier))
+            place += len(tier)
+            ranked.update(tier)
+    return shown, [pk for pk in candidates if pk not in ranked]
+
+
+def dots_given(points: dict, candidates: list[int]) -> tuple[list[tuple[int, int]], list[int]]:
+    """A dots ballot as people read it: ``[(item id, dots), ...]`` most dots first (ties in
+    shortlist order), and the candidates given none."""
+    given = {int(k): v for k, v in (points or {}).items() if v}
+    shown = sorted(((pk, given[pk]) for pk in candidates if pk in given), key=lambda row: -row[1])
+    return shown, [pk for pk in candidates if pk not in given]
+
+
+# How each method decides, for people who do not speak social choice; the method's name
+# and its exact rule go in a "details" beside it.
+METHOD_IN_WORDS = {
+    VotingMethod.SCHULZE: "the item that beats each other item head to head comes first "
+    "(directly, or through a chain of head-to-head wins)",
+    VotingMethod.RANKED_PAIRS: "the clearest head-to-head wins are settled first, and a "
+    "weaker win that would contradict them is set aside",
+    VotingMethod.BORDA: "each place on a ballot earns points (the more items below it, the "
+    "more points), and the item with the most points comes first",
+    VotingMethod.COPELAND: "the item that wins the most head-to-head contests comes first",
+    VotingMethod.DOTS: "the item given the most dots comes first",
+}
+METHOD_PRECISELY = {
+    VotingMethod.SCHULZE: "Schulze method: item A is ahead of item B when the strongest "
+    "chain of head-to-head wins from A to B is stronger than the strongest chain back; a "
+    "chain is as strong as its weakest win.",
+    VotingMethod.RANKED_PAIRS: "Ranked pairs (Tideman's method): head-to-head wins are locked "
+    "in from the largest margin down, skipping any that would close a cycle.",
+    VotingMethod.BORDA: "Borda count: with n items, first place earns n − 1 points and last "
+    "place none; tied and unranked items share the average of their places' points.",
+    VotingMethod.COPELAND: "Copeland method: head-to-head wins minus head-to-head losses.",
+    VotingMethod.DOTS: "Dot voting: each voter spends a budget of dots; the dots are added "
+    "up, weighted by cohort where the round says so.",
+}

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from django.db import connection
-from django.db.models import Case, FloatField, QuerySet, Sum, Value, When
+from django.db.models import Case, FloatField, Prefetch, QuerySet, Sum, Value, When
 from django.db.models.functions import Cast
 
 from backlog.models import OPEN_STATUSES, BacklogItem, Product
@@ -18,6 +18,8 @@ from prioritisation.models import (
     BenefitMetric,
     ItemScore,
     ItemScoringInputs,
+    RoundCandidate,
+    VotingRound,
 )
 
 
@@ -239,3 +241,33 @@ def score_explanation(*, item: BacklogItem, score: ItemScore) -> ScoreExplanatio
         comparisons=comparisons,
         adjusted_effort=float(effort) * (1 + float(item.product.effort_uplift)) if effort else None,
     )
+
+
+# ---------------------------------------------------------------- voting rounds
+
+
+def round_list(*, product: Product) -> QuerySet[VotingRound]:
+    """The product's rounds, newest first, with the adoption's reorder (to tell whether the
+    backlog's undo took it back)."""
+    return VotingRound.objects.filter(product=product).select_related("adopted_snapshot")
+
+
+def round_shortlist(*, round: VotingRound) -> list[BacklogItem]:
+    """The round's shortlisted items in shortlist order, each with what a voter reads beside
+    it: its target cohorts, its benefit estimates (with metric and cohort) and its score.
+    Four queries, whatever the shortlist's size."""
+    estimates = BenefitEstimate.objects.select_related("metric", "cohort").order_by(
+        "cohort__name", "metric__name"
+    )
+    candidates = (
+        RoundCandidate.objects.filter(round=round)
+        .order_by("position")
+        .select_related("item", "item__score")
+        .prefetch_related("item__cohorts", Prefetch("item__estimates", queryset=estimates))
+    )
+    return [candidate.item for candidate in candidates]
+
+
+def open_item_count(*, product: Product) -> int:
+    """How many of the product's items have a score rank (its open, scored items)."""
+    return ItemScore.objects.filter(product=product, rank__isnull=False).count()

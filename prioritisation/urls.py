@@ -15,6 +15,8 @@ urlpatterns = [
     path("rounds/<int:pk>/ballot/", views.ballot, name="ballot"),
     path("rounds/<int:pk>/adopt/", views.round_adopt, name="round_adopt"),
     path("rounds/<int:pk>/keep/", views.round_keep, name="round_keep"),
+    path("rounds/<int:pk>/close/", views.round_close, name="round_close"),
+    path("rounds/<int:pk>/reopen/", views.round_reopen, name="round_reopen"),
     path("organisation/metrics/", views.metric_list, name="metric_list"),
     path("organisation/metrics/<int:pk>/edit/", views.metric_edit, name="metric_edit"),
 ]

@@ -257,6 +257,14 @@ def _pages() -> list[Row]:
         ),
         Row("prioritisation:round_adopt", "closed_round", {"POST": owner}),
         Row("prioritisation:round_keep", "closed_round", {"POST": owner}),
+        Row("prioritisation:round_close", "open_round", {"POST": owner}),
+        Row(
+            "prioritisation:round_reopen",
+            "closed_round",
+            {"POST": owner},
+            "the product owner; refused with a message once the result was adopted or the "
+            "planned closing time has passed",
+        ),
         Row("prioritisation:metric_list", "", {"GET": admins_only}),
         Row(
             "prioritisation:metric_edit",

@@ -12,8 +12,10 @@ from prioritisation.services.rounds import (
     round_adopt,
     round_close,
     round_close_due,
+    round_close_now,
     round_create,
     round_keep,
+    round_reopen,
 )
 from prioritisation.services.scores import (
     SYNC_RECOMPUTE_MAX_ITEMS,
@@ -39,8 +41,10 @@ __all__ = [
     "round_adopt",
     "round_close",
     "round_close_due",
+    "round_close_now",
     "round_create",
     "round_keep",
+    "round_reopen",
     "scores_compute",
     "scores_pending",
     "scores_recompute",

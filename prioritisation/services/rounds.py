@@ -176,17 +176,21 @@ def ballot_submit(
         return ballot
 
 
+def _lock_round(round_id: int) -> VotingRound | None:
+    # Only the round row: the joined product stays unlocked for moves and rescores.
+    return (
+        VotingRound.objects.select_for_update(of=("self",))
+        .order_by()
+        .select_related("product")
+        .filter(pk=round_id)
+        .first()
+    )
+
+
 def round_close(*, round_id: int) -> VotingRound | None:
     """Close a round and freeze its result. Safe to run twice: a closed round is left alone."""
     with transaction.atomic():
-        round = (
-            # Only the round row: the joined product stays unlocked for moves and rescores.
-            VotingRound.objects.select_for_update(of=("self",))
-            .order_by()
-            .select_related("product")
-            .filter(pk=round_id)
-            .first()
-        )
+        round = _lock_round(round_id)
         if round is None or round.closed_at is not None:
             return round
         round.result = results.compute(round)
@@ -208,24 +212,75 @@ def round_close_due(*, now: datetime | None = None) -> list[int]:
     return due
 
 
+def round_close_now(*, round: VotingRound, actor: AbstractBaseUser | None) -> VotingRound:
+    """Close an open round before its closing time (the product owner's "close now").
+
+    The planned closing time stays on record, so a round closed by mistake can be re-opened
+    until then. Refuses a round that is closed already or not open yet."""
+    with transaction.atomic():
+        locked = _lock_round(round.pk)
+        if locked is None or locked.closed_at is not None:
+            raise ValidationError("This round is closed already.")
+        if timezone.now() < locked.opens_at:
+            raise ValidationError(
+                "This round has not opened yet, so there is nothing to close. "
+                "Open a new round with the times you want instead."
+            )
+        return round_close(round_id=locked.pk)
+
+
+def round_reopen(*, round: VotingRound, actor: AbstractBaseUser | None) -> VotingRound:
+    """Re-open a round closed by mistake: ballots are taken again until its planned closing
+    time, and the frozen result is dropped (it is computed again when the round closes).
+
+    Refused once the result was adopted into the backlog's order (even if that was undone:
+    the order people saw came from this result), and after the planned closing time."""
+    with transaction.atomic():
+        locked = _lock_round(round.pk)
+        if locked is None or locked.closed_at is None:
+            raise ValidationError("This round is open already.")
+        if locked.adopted_at is not None:
+            raise ValidationError(
+                "This round's result was already adopted into the backlog's order, so it "
+                "cannot be re-opened. Open a new round to vote again."
+            )
+        if timezone.now() >= locked.closes_at:
+            raise ValidationError(
+                "This round's closing time has passed, so it cannot be re-opened. "
+                "Open a new round to vote again."
+            )
+        locked.closed_at, locked.result, locked.kept_reason = None, None, ""
+        locked.save(update_fields=["closed_at", "result", "kept_reason"])
+    return locked
+
+
 def round_adopt(*, round: VotingRound, actor: AbstractBaseUser | None) -> VotingRound:
-    """Put the round's consensus order at the top of the manual order (pinned items stay)."""
+    """Put the round's consensus order at the top of the manual order (pinned items stay).
+
+    Locks the product (the backlog's first lock), then the round, so a re-open cannot slip
+    in between the check that the round is closed and the adoption."""
+    from backlog.locks import lock_product
     from backlog.models import ReorderKind
     from backlog.services import order_adopt
 
-    if round.closed_at is None:
-        raise ValidationError("Adopt the result once the round has closed.")
-    ranked = [pk for tier in round.result["ranking"] for pk in tier]
     with transaction.atomic():
-        order_adopt(
-            product=round.product,
+        lock_product(round.product_id)
+        locked = _lock_round(round.pk)
+        if locked is None or locked.closed_at is None:
+            raise ValidationError("Adopt the result once the round has closed.")
+        ranked = [pk for tier in locked.result["ranking"] for pk in tier]
+        snapshot = order_adopt(
+            product=locked.product,
             actor=actor,
             ranked_ids=ranked,
             kind=ReorderKind.VOTE_ORDER,
-            note=f"Adopted the result of voting round “{round.title}” (#{round.pk}).",
+            note=f"Adopted the result of voting round “{locked.title}” (#{locked.pk}).",
         )
-        round.adopted_at, round.adopted_by = timezone.now(), actor
-        round.save(update_fields=["adopted_at", "adopted_by"])
+        locked.adopted_at, locked.adopted_by = timezone.now(), actor
+        locked.adopted_snapshot = snapshot
+        locked.save(update_fields=["adopted_at", "adopted_by", "adopted_snapshot"])
+    round.adopted_at, round.adopted_by = locked.adopted_at, actor
+    round.adopted_snapshot = snapshot
     return round
 
 

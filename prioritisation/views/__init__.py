@@ -3,9 +3,11 @@
 from prioritisation.views.rounds import (
     ballot,
     round_adopt,
+    round_close,
     round_create,
     round_keep,
     round_list,
+    round_reopen,
     round_results,
 )
 from prioritisation.views.scoring import (
@@ -25,9 +27,11 @@ __all__ = [
     "metric_edit",
     "metric_list",
     "round_adopt",
+    "round_close",
     "round_create",
     "round_keep",
     "round_list",
+    "round_reopen",
     "round_results",
     "scoring_context",
     "scoring_inputs_edit",
