@@ -17,9 +17,11 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
+from backlog.models import OPEN_STATUSES
 from backlog.selectors import Row
 
 _PLACEHOLDER = 987654321
+_OPEN = frozenset(OPEN_STATUSES)
 
 
 def _url_pattern(name: str) -> str:
@@ -95,12 +97,17 @@ def render_rows(rows: Iterable[Row], options: RowOptions) -> SafeString:
                 f"Capacity line: the items above fit {options.capacity} points this week"
                 "</span></td></tr>"
             )
+        # Only open items have a place in the manual order: closed rows get no controls.
+        movable = item.status in _OPEN
         pinned_class = ' class="is-pinned"' if item.pinned else ""
-        cells = [f'<tr data-item-id="{pk}"{pinned_class}>']
+        movable_mark = " data-movable" if movable and options.can_reorder else ""
+        cells = [f'<tr data-item-id="{pk}"{pinned_class}{movable_mark}>']
         if options.drag_enabled:
             cells.append(
                 '<td class="handle-cell"><button type="button" class="drag-handle" '
                 f'aria-describedby="reorder-help" aria-label="Reorder {title}">⠿</button></td>'
+                if movable
+                else '<td class="handle-cell"></td>'
             )
         pinned = (
             ' <span class="pin" title="Pinned: stays put when the score order is applied">📌'
@@ -123,7 +130,9 @@ def render_rows(rows: Iterable[Row], options: RowOptions) -> SafeString:
             f'<td class="num" data-label="Score rank">{score_rank}</td>',
             f'<td class="num gap" data-label="Gap">{_gap(row)}</td>',
         ]
-        if options.can_reorder:
+        if options.can_reorder and not movable:
+            cells.append('<td class="row-actions"></td>')
+        elif options.can_reorder:
             move_url = move.replace(str(_PLACEHOLDER), pk)
             pin_url = pin.replace(str(_PLACEHOLDER), pk)
             cells.append(

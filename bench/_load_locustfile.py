@@ -36,6 +36,8 @@ BALLOTS: list[dict] = []
 CSRF_FIELD = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 CSRF_HEADER = re.compile(r'"X-CSRFToken": "([^"]+)"')
 ROW = re.compile(r'<tr data-item-id="(\d+)"')
+# Rows with a drag handle and a Move menu: open items (a closed item's move is refused).
+MOVABLE = re.compile(r'<tr data-item-id="(\d+)"[^>]*\bdata-movable')
 LISTING = re.compile(r'name="listing" value="([^"]*)"')
 ORDER_MESSAGE = re.compile(r'hx-swap-oob="innerHTML:#order-status">(.*?)</span>', re.S)
 CANDIDATE = re.compile(r'name="rank-(\d+)"')
@@ -116,6 +118,7 @@ class Person(FastHttpUser):
         self.account = next(_accounts)
         self.product = self.account["product"]
         self.rows: list[int] = []
+        self.movable: list[int] = []
         self.listing = ""
         self.token = ""
         with _signing_in:
@@ -145,6 +148,7 @@ class Person(FastHttpUser):
 
     def _read_backlog(self, text: str) -> None:
         self.rows = [int(pk) for pk in ROW.findall(text)]
+        self.movable = [int(pk) for pk in MOVABLE.findall(text)]
         listing = LISTING.search(text)
         self.listing = html.unescape(listing.group(1)) if listing else self.listing
         token = CSRF_HEADER.search(text) or CSRF_FIELD.search(text)
@@ -176,10 +180,10 @@ class Person(FastHttpUser):
     # Moving (as backlog-order.js and each row's Move menu send it) ------------------------
 
     def _move(self) -> None:
-        if len(self.rows) < 3:
+        if len(self.rows) < 3 or not self.movable:
             return self.backlog_page()
         rows = self.rows
-        item = random.choice(rows)
+        item = random.choice(self.movable)
         values: dict = {"to": "", "position": ""}
         kind = random.random()
         if kind < 0.5:  # drag and drop: the neighbours where it was dropped, as seen
@@ -232,7 +236,7 @@ class Person(FastHttpUser):
             said = message.group(1)
             if "error-text" in said:
                 record["outcome"] = "refused"  # a stale view, said so; nothing written
-            elif "is already there" in said:
+            elif "is already" in said:
                 record["outcome"] = "already"
             elif "Moved" in said:
                 record["outcome"] = "moved"
@@ -240,6 +244,7 @@ class Person(FastHttpUser):
                 response.failure(f"move answered {said!r}")
                 return
             self.rows = [int(pk) for pk in ROW.findall(text)] or self.rows
+            self.movable = [int(pk) for pk in MOVABLE.findall(text)] or self.movable
 
     # Voting (the ranked ballot form: a position per item, blanks unranked) ----------------
 

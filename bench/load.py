@@ -443,7 +443,7 @@ def _state(seed: dict) -> dict:
     """Orders, move history and ballots, read from one snapshot so they agree."""
     from django.db import connection, transaction
 
-    from backlog.models import BacklogItem, ItemEvent, ItemEventKind
+    from backlog.models import OPEN_STATUSES, BacklogItem, ItemEvent, ItemEventKind
     from prioritisation.models import Ballot
 
     usernames = [a["username"] for a in seed["accounts"]]
@@ -461,6 +461,12 @@ def _state(seed: dict) -> dict:
             )
             for pk in seed["products"]
         }
+        # Closed items have no manual rank: moves step over them (and are refused for them).
+        closed = list(
+            BacklogItem.objects.filter(product_id__in=seed["products"])
+            .exclude(status__in=OPEN_STATUSES)
+            .values_list("pk", flat=True)
+        )
         events = [
             {
                 "id": pk,
@@ -482,29 +488,41 @@ def _state(seed: dict) -> dict:
                 voter__username__in=usernames
             ).values_list("voter__username", "ranking", "revisions")
         }
-    return {"orders": orders, "events": events, "ballots": ballots}
+    return {"orders": orders, "closed": closed, "events": events, "ballots": ballots}
 
 
-def _apply(order: list[int], move: dict) -> None:
-    """One move as ``backlog.services.order.item_move`` makes it, on a list of item ids."""
+def _apply(order: list[int], move: dict, closed: frozenset[int] = frozenset()) -> None:
+    """One move as ``backlog.services.order.item_move`` makes it, on a list of item ids.
+    Ranks, up, down, top and bottom count open items only (``closed`` ids are stepped over)."""
     item, to = move["item"], move["to"]
     at = order.index(item)
-    if to == "up" and at > 0:
-        order[at - 1], order[at] = order[at], order[at - 1]
-    elif to == "down" and at < len(order) - 1:
-        order[at + 1], order[at] = order[at], order[at + 1]
-    elif to in {"top", "bottom", "position", "between"}:
+    others = order[:at] + order[at + 1 :]
+    opened = [i for i, pk in enumerate(others) if pk not in closed]  # indexes in others
+    above = [i for i in opened if i < at]  # open items above the item
+    if to == "between":
         order.pop(at)
-        if to == "top":
-            order.insert(0, item)
-        elif to == "bottom":
-            order.append(item)
-        elif to == "position":
-            order.insert(min(move["position"] - 1, len(order)), item)
-        elif move.get("before_id") is not None:  # between: right after the item above it
+        if move.get("before_id") is not None:  # right after the item above it
             order.insert(order.index(move["before_id"]) + 1, item)
         else:
             order.insert(order.index(move["after_id"]), item)
+        return
+    if to == "up":
+        if above:
+            order[:] = others[: above[-1]] + [item] + others[above[-1] :]
+        return
+    if to == "down":
+        below = opened[len(above) :]
+        if below:
+            order[:] = others[: below[0] + 1] + [item] + others[below[0] + 1 :]
+        return
+    rank = 1 if to == "top" else move["position"] if to == "position" else len(opened) + 1
+    if rank <= len(opened):
+        if len(above) == rank - 1:
+            return  # already at that rank
+        target = opened[rank - 1]
+        order[:] = others[:target] + [item] + others[target:]
+    elif opened and len(above) < len(opened):  # to the bottom: right after the last open item
+        order[:] = others[: opened[-1] + 1] + [item] + others[opened[-1] + 1 :]
 
 
 def _check_moves(sent: list[dict], before: dict, after: dict) -> dict:
@@ -551,7 +569,7 @@ def _check_moves(sent: list[dict], before: dict, after: dict) -> dict:
                 if event["to"] == "between":
                     continue  # the neighbours are not in the row: cannot replay it
                 move = event
-            _apply(replayed, move)
+            _apply(replayed, move, frozenset(before.get("closed", ())))
         actual = after["orders"][product]
         if replayed != actual:
             products_differing += 1

@@ -19,9 +19,11 @@ from django.utils import timezone
 from backlog import ordering
 from backlog.locks import lock_product
 from backlog.models import (
+    OPEN_STATUSES,
     BacklogItem,
     ItemEvent,
     ItemEventKind,
+    ItemStatus,
     NewItemPosition,
     OrderSnapshot,
     Product,
@@ -31,7 +33,14 @@ from customers.history import record_event, update_trigger
 
 
 class MoveRefused(Exception):
-    """A move that cannot be applied as asked; the message is for the person."""
+    """A move that cannot be applied as asked; the message is for the person.
+
+    ``stale`` when the person's view of the list was out of date (not their mistake: the
+    refreshed list is the answer); otherwise the request itself could not be made."""
+
+    def __init__(self, message: str, *, stale: bool = False) -> None:
+        super().__init__(message)
+        self.stale = stale
 
 
 class MoveTo:
@@ -49,7 +58,8 @@ class MoveResult:
     item: BacklogItem
     moved: bool  # False when the item was already there
     rebalanced: bool
-    position: int | None = None  # 1-based, where it is cheap to know
+    position: int | None = None  # 1-based manual rank among open items, where cheap to know
+    at_end: str | None = None  # "top" or "bottom" when the item went to (or was at) an end
 
 
 STALE = (
@@ -62,44 +72,92 @@ def _lock_product(product_id: int) -> None:
     lock_product(product_id)
 
 
-def _keys_around(
+@dataclass(frozen=True)
+class _Place:
+    """Where a move puts the item: between the keys ``lower`` and ``upper`` (None meaning
+    an end), unless ``already`` there."""
+
+    lower: str | None
+    upper: str | None
+    already: bool = False
+    position: int | None = None
+    at_end: str | None = None
+
+
+def _first_key(items) -> str | None:
+    return items.values_list("rank_key", flat=True).first()
+
+
+def _before(others, upper: str | None, **marks) -> _Place:
+    """Right before the key ``upper`` (after whatever closed items precede it)."""
+    if upper is None:
+        return _Place(_first_key(others.order_by("-rank_key")), None, **marks)
+    lower = _first_key(others.filter(rank_key__lt=upper).order_by("-rank_key"))
+    return _Place(lower, upper, **marks)
+
+
+def _after(others, lower: str, **marks) -> _Place:
+    """Right after the key ``lower``."""
+    return _Place(
+        lower, _first_key(others.filter(rank_key__gt=lower).order_by("rank_key")), **marks
+    )
+
+
+def _to_rank(others, open_others, *, key: str, position: int) -> _Place:
+    """Manual rank ``position`` among the open items: right before the open item that holds
+    it now, or after the last open item when the position is past the end."""
+    if position == 1:
+        first = _first_key(open_others.order_by("rank_key"))
+        if first is None or key < first:
+            return _Place(None, None, already=True, position=1, at_end="top")
+        return _before(others, first, position=1, at_end="top")
+    # The open items now at ranks position - 1 and position (the item itself left out).
+    pair = list(
+        open_others.order_by("rank_key").values_list("rank_key", flat=True)[position - 2 : position]
+    )
+    if len(pair) == 2:
+        if pair[0] < key < pair[1]:
+            return _Place(None, None, already=True, position=position)
+        return _before(others, pair[1], position=position)
+    # Past the last open item: the bottom, and the rank that is.
+    if pair:
+        last, position_now = pair[0], position
+    else:
+        last = _first_key(open_others.order_by("-rank_key"))
+        position_now = open_others.count() + 1
+    if last is None or key > last:
+        return _Place(None, None, already=True, position=position_now, at_end="bottom")
+    return _after(others, last, position=position_now, at_end="bottom")
+
+
+def _place(
     items, *, item: BacklogItem, key: str, to: str, position: int | None, before_id, after_id
-) -> tuple[str | None, str | None]:
-    """The keys the item must go between: (lower, upper), None meaning an end."""
+) -> _Place:
+    """Where the item goes. Ranks, up, down, top and bottom count open items only (closed
+    ones have no rank: stepping past one would change nothing the person can see)."""
     others = items.exclude(pk=item.pk)
+    open_others = others.filter(status__in=OPEN_STATUSES)
     if to == MoveTo.TOP:
-        return None, others.order_by("rank_key").values_list("rank_key", flat=True).first()
+        return _to_rank(others, open_others, key=key, position=1)
     if to == MoveTo.BOTTOM:
-        return others.order_by("-rank_key").values_list("rank_key", flat=True).first(), None
+        last = _first_key(open_others.order_by("-rank_key"))
+        if last is None or key > last:
+            return _Place(None, None, already=True, at_end="bottom")
+        return _after(others, last, at_end="bottom")
     if to == MoveTo.UP:
-        above = list(
-            items.filter(rank_key__lt=key)
-            .order_by("-rank_key")
-            .values_list("rank_key", flat=True)[:2]
-        )
-        if not above:
-            return None, None  # already first: nothing to do
-        return (above[1] if len(above) > 1 else None), above[0]
+        above = _first_key(open_others.filter(rank_key__lt=key).order_by("-rank_key"))
+        if above is None:
+            return _Place(None, None, already=True, position=1, at_end="top")
+        return _before(others, above)
     if to == MoveTo.DOWN:
-        below = list(
-            items.filter(rank_key__gt=key)
-            .order_by("rank_key")
-            .values_list("rank_key", flat=True)[:2]
-        )
-        if not below:
-            return None, None  # already last: nothing to do
-        return below[0], (below[1] if len(below) > 1 else None)
+        below = _first_key(open_others.filter(rank_key__gt=key).order_by("rank_key"))
+        if below is None:
+            return _Place(None, None, already=True, at_end="bottom")
+        return _after(others, below)
     if to == MoveTo.POSITION:
         if position is None or position < 1:
-            raise MoveRefused("Give a position of 1 or more.")
-        if position == 1:
-            return None, others.order_by("rank_key").values_list("rank_key", flat=True).first()
-        pair = list(
-            others.order_by("rank_key").values_list("rank_key", flat=True)[position - 2 : position]
-        )
-        if not pair:  # past the end: the bottom
-            return others.order_by("-rank_key").values_list("rank_key", flat=True).first(), None
-        return pair[0], (pair[1] if len(pair) > 1 else None)
+            raise MoveRefused("Give a position of 1 or more: nothing was moved.")
+        return _to_rank(others, open_others, key=key, position=position)
     # BETWEEN: the neighbours the person saw, by id. They must still exist in this product
     # and still be in that order; anything else is a stale view.
     if before_id is None and after_id is None:
@@ -114,24 +172,25 @@ def _keys_around(
     lower = named.get(before_id) if before_id is not None else None
     upper = named.get(after_id) if after_id is not None else None
     if (before_id is not None and lower is None) or (after_id is not None and upper is None):
-        raise MoveRefused(STALE)
-    if lower is not None and upper is not None:
-        if lower >= upper:
-            raise MoveRefused(STALE)
-        # Items added between them since the page loaded stay above the moved item: the
-        # move is applied relative to the neighbour it was dropped after.
-        upper = (
-            others.filter(rank_key__gt=lower)
-            .order_by("rank_key")
-            .values_list("rank_key", flat=True)
-            .first()
-        )
-        return lower, upper
-    if lower is not None:
-        nxt = others.filter(rank_key__gt=lower).order_by("rank_key")
-        return lower, nxt.values_list("rank_key", flat=True).first()
-    prev = others.filter(rank_key__lt=upper).order_by("-rank_key")
-    return prev.values_list("rank_key", flat=True).first(), upper
+        raise MoveRefused(STALE, stale=True)
+    if lower is not None and upper is not None and lower >= upper:
+        raise MoveRefused(STALE, stale=True)
+    # Items added between the two since the page loaded stay above the moved item: the
+    # move is applied relative to the neighbour it was dropped after.
+    place = _after(others, lower) if lower is not None else _before(others, upper)
+    # lower and upper are neighbours among the other items, so an item already between
+    # them is already in place: nothing to write.
+    already = (place.lower is None or place.lower < key) and (
+        place.upper is None or key < place.upper
+    )
+    return _Place(place.lower, place.upper, already=already)
+
+
+def _closed_message(item: BacklogItem, status: str) -> str:
+    return (
+        f"“{item.title}” is {ItemStatus(status).label.lower()}: only open items (idea, ready, "
+        "in progress) have a place in the manual order, so it was not moved."
+    )
 
 
 def item_move(
@@ -143,22 +202,26 @@ def item_move(
     before_id: int | None = None,
     after_id: int | None = None,
 ) -> MoveResult:
-    """Move one item in its product's manual order.
+    """Move one open item in its product's manual order.
 
-    ``to`` is up, down, top, bottom, position (1-based ``position``) or between (the ids
-    of the items it should follow and precede, as the person saw them). Writes one item row
-    and one history row, or rebalances the product when the key space is exhausted there.
-    Raises ``MoveRefused`` with a message for the person when the view was stale.
+    ``to`` is up, down, top, bottom, position (1-based manual rank among open items) or
+    between (the ids of the items it should follow and precede, as the person saw them).
+    Writes one item row and one history row, or rebalances the product when the key space
+    is exhausted there. Raises ``MoveRefused`` with a message for the person when the item
+    is closed (done, live, rejected), the request makes no sense, or the view was stale.
     """
     if to not in MoveTo.CHOICES:
         raise MoveRefused(f"Unknown move “{to}”.")
     with transaction.atomic():
         _lock_product(item.product_id)
         items = BacklogItem.objects.filter(product_id=item.product_id)
-        key = items.filter(pk=item.pk).values_list("rank_key", flat=True).first()
-        if key is None:
-            raise MoveRefused("This item is no longer in the backlog.")
-        lower, upper = _keys_around(
+        current = items.filter(pk=item.pk).values_list("rank_key", "status").first()
+        if current is None:
+            raise MoveRefused("This item is no longer in the backlog.", stale=True)
+        key, status = current
+        if status not in OPEN_STATUSES:
+            raise MoveRefused(_closed_message(item, status))
+        place = _place(
             items,
             item=item,
             key=key,
@@ -167,16 +230,19 @@ def item_move(
             before_id=before_id,
             after_id=after_id,
         )
-        position_now = 1 if to == MoveTo.TOP else position if to == MoveTo.POSITION else None
-        # lower and upper are neighbours among the other items, so an item already
-        # between them is already in place: nothing to write.
-        if (lower is None or lower < key) and (upper is None or key < upper):
+        if place.already:
             item.rank_key = key
-            return MoveResult(item=item, moved=False, rebalanced=False, position=position_now)
-        new_key = ordering.key_between(lower, upper)
+            return MoveResult(
+                item=item,
+                moved=False,
+                rebalanced=False,
+                position=place.position,
+                at_end=place.at_end,
+            )
+        new_key = ordering.key_between(place.lower, place.upper)
         rebalanced = ordering.needs_rebalance(new_key)
         if rebalanced:
-            new_key = _rebalance_with(item.product_id, item_id=item.pk, after_key=lower)
+            new_key = _rebalance_with(item.product_id, item_id=item.pk, after_key=place.lower)
             # The rebalance rewrote every key unrecorded: the move is this item's one event.
             record_event(BacklogItem.objects.get(pk=item.pk))
         else:
@@ -185,10 +251,16 @@ def item_move(
             item=item,
             actor=actor,
             kind=ItemEventKind.MOVED,
-            data={"to": to, "position": position_now, "rebalanced": rebalanced},
+            data={"to": to, "position": place.position, "rebalanced": rebalanced},
         )
     item.rank_key = new_key
-    return MoveResult(item=item, moved=True, rebalanced=rebalanced, position=position_now)
+    return MoveResult(
+        item=item,
+        moved=True,
+        rebalanced=rebalanced,
+        position=place.position,
+        at_end=place.at_end,
+    )
 
 
 def _rebalance_with(product_id: int, *, item_id: int, after_key: str | None) -> str:

@@ -13,13 +13,17 @@ from django.views.decorators.http import require_GET, require_POST
 from backlog import compare as compare_selectors
 from backlog import services
 from backlog.permissions import item_for_user, product_for_user
+from backlog.services.order import MoveResult
 from backlog.views.items import backlog_context
 from config.http import INT_MAX, int_param
 
 
-def _listing_response(request: HttpRequest, product, *, message: str, error: bool = False):
+def _listing_response(
+    request: HttpRequest, product, *, message: str, error: bool = False, status: int = 200
+):
     """After a change to the order: the refreshed list for htmx (with the message for the
-    screen-reader live region), or a redirect back to the same listing without JavaScript."""
+    screen-reader live region), or a redirect back to the same listing without JavaScript.
+    ``status`` 400 marks a refused request; app.js lets htmx swap that list in too."""
     listing = request.POST.get("listing", "")
     if not request.htmx:
         (messages.error if error else messages.success)(request, message)
@@ -29,7 +33,26 @@ def _listing_response(request: HttpRequest, product, *, message: str, error: boo
     shown = int_param(request.POST.get("shown"), default=0, minimum=0, maximum=INT_MAX)
     context = backlog_context(request, product, params, size=shown)
     context.update({"order_message": message, "order_error": error})
-    return render(request, "backlog/product_backlog.html#results", context)
+    return render(request, "backlog/product_backlog.html#results", context, status=status)
+
+
+def _move_message(title: str, to: str, result: MoveResult) -> str:
+    """What the move did, in words that match the manual rank the list shows."""
+    if not result.moved:
+        if result.at_end:
+            return f"“{title}” is already at the {result.at_end}."
+        if result.position:
+            return f"“{title}” is already at position {result.position}."
+        return f"“{title}” is already there."
+    if result.at_end == "bottom":
+        where = f", position {result.position}" if result.position else ""
+        return f"Moved “{title}” to the bottom{where}."
+    if result.position:
+        return f"Moved “{title}” to position {result.position}."
+    return {
+        "up": f"Moved “{title}” up one place.",
+        "down": f"Moved “{title}” down one place.",
+    }.get(to, f"Moved “{title}”.")
 
 
 @login_required
@@ -49,18 +72,15 @@ def item_move(request: HttpRequest, pk: int) -> HttpResponse:
             after_id=int_param(request.POST.get("after_id")),
         )
     except services.MoveRefused as refused:
-        return _listing_response(request, item.product, message=str(refused), error=True)
-    if not result.moved:
-        message = f"“{item.title}” is already there."
-    elif result.position:
-        message = f"Moved “{item.title}” to position {result.position}."
-    else:
-        message = {
-            "up": f"Moved “{item.title}” up one place.",
-            "down": f"Moved “{item.title}” down one place.",
-            "bottom": f"Moved “{item.title}” to the bottom.",
-        }.get(to, f"Moved “{item.title}”.")
-    return _listing_response(request, item.product, message=message)
+        # A stale view is not the person's mistake: the current list is the answer.
+        return _listing_response(
+            request,
+            item.product,
+            message=str(refused),
+            error=True,
+            status=200 if refused.stale else 400,
+        )
+    return _listing_response(request, item.product, message=_move_message(item.title, to, result))
 
 
 @login_required

@@ -11,4 +11,13 @@
       ).length;
     }
   });
+  // A refused move answers 400 with the current list and the reason: show both (htmx
+  // swaps only 2xx responses by default).
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var target = event.detail.target;
+    if (event.detail.xhr.status === 400 && target && target.id === "backlog-results") {
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
+    }
+  });
 })();

@@ -41,7 +41,7 @@
     tbody.dataset.sortableReady = "1";
     Sortable.create(tbody, {
       handle: ".drag-handle",
-      draggable: "tr[data-item-id]",
+      draggable: "tr[data-movable]", // open items only: closed ones have no rank
       forceFallback: true, // mouse and touch behave the same, and tests can drive it
       animation: 120,
       onEnd: function (event) {

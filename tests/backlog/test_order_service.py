@@ -277,3 +277,70 @@ def test_parallel_moves_on_postgresql_leave_a_consistent_order(product, owner):
     moved = sum(i.events.filter(kind="moved").count() for i in items)
     assert moved == len(moves_made) > 0
     assert all(len(k) <= ordering.MAX_KEY_LENGTH for k in keys)
+
+
+def test_a_position_past_the_end_goes_to_the_bottom_and_says_which_position(product, owner):
+    items = make_items(product, 44)
+    result = services.item_move(item=items[3], actor=owner, to="position", position=9999)
+    assert result.moved and result.at_end == "bottom"
+    assert result.position == 44
+    assert order_of(product)[-1] == items[3].pk
+
+
+@pytest.mark.parametrize("position", [0, -3, None])
+def test_a_position_below_one_is_refused_and_nothing_moves(product, owner, position):
+    items = make_items(product, 5)
+    before = order_of(product)
+    with pytest.raises(MoveRefused, match="position of 1 or more"):
+        services.item_move(item=items[3], actor=owner, to="position", position=position)
+    assert order_of(product) == before
+    assert not items[3].events.exists()
+
+
+@pytest.mark.parametrize("status", ["done", "rejected", "live"])
+@pytest.mark.parametrize("to", ["up", "down", "top", "bottom", "position", "between"])
+def test_a_closed_item_cannot_be_moved(product, owner, status, to):
+    items = make_items(product, 5)
+    BacklogItem.objects.filter(pk=items[2].pk).update(status=status)
+    items[2].refresh_from_db()
+    before = order_of(product)
+    kw = {"position": {"position": 1}, "between": {"before_id": items[0].pk}}.get(to, {})
+    with pytest.raises(MoveRefused, match="only open items"):
+        services.item_move(item=items[2], actor=owner, to=to, **kw)
+    assert order_of(product) == before
+    assert not items[2].events.exists()
+
+
+def test_up_and_down_step_over_closed_items_to_the_next_open_one(product, owner):
+    """Closed items have no manual rank: a step that only passed one would change nothing
+    the person can see in the ranks."""
+    items = make_items(product, 5)
+    ids = [i.pk for i in items]
+    BacklogItem.objects.filter(pk__in=[ids[1], ids[2]]).update(status="done")
+    result = services.item_move(item=items[3], actor=owner, to="up")
+    assert result.moved
+    assert order_of(product) == [ids[3], ids[0], ids[1], ids[2], ids[4]]
+    services.item_move(item=items[3], actor=owner, to="down")
+    assert order_of(product).index(ids[3]) > order_of(product).index(ids[0])
+
+
+def test_up_on_the_first_open_item_moves_nothing_even_below_a_closed_one(product, owner):
+    items = make_items(product, 3)
+    BacklogItem.objects.filter(pk=items[0].pk).update(status="done")
+    before = order_of(product)
+    result = services.item_move(item=items[1], actor=owner, to="up")
+    assert not result.moved and result.at_end == "top"
+    assert order_of(product) == before
+    result = services.item_move(item=items[2], actor=owner, to="down")
+    assert not result.moved and result.at_end == "bottom"
+
+
+def test_a_position_counts_open_items_only(product, owner):
+    """Position 2 is manual rank 2: the closed items between do not count."""
+    items = make_items(product, 6)
+    ids = [i.pk for i in items]
+    BacklogItem.objects.filter(pk__in=[ids[0], ids[1]]).update(status="rejected")
+    result = services.item_move(item=items[5], actor=owner, to="position", position=2)
+    assert result.moved and result.position == 2
+    open_order = [pk for pk in order_of(product) if pk not in (ids[0], ids[1])]
+    assert open_order == [ids[2], ids[5], ids[3], ids[4]]

@@ -87,3 +87,101 @@ def test_without_javascript_a_move_redirects_back_to_the_same_listing(owner_clie
     assert response.status_code == 302
     assert response.url == reverse("backlog:product_backlog", args=[product.pk]) + "?status=idea"
     assert order_of(product) == ["Item 1", "Item 3", "Item 2", "Item 4"]
+
+
+def move(client, item, **data):
+    return client.post(reverse("backlog:item_move", args=[item.pk]), data, **HTMX)
+
+
+def announced(response) -> str:
+    """The text the move put in the live region."""
+    text = response.content.decode()
+    start = text.index('hx-swap-oob="innerHTML:#order-status">')
+    return text[start : text.index("</span>", start)]
+
+
+def test_a_position_past_the_end_says_it_went_to_the_bottom_and_which_position(
+    owner_client, product, items
+):
+    response = move(owner_client, items[0], to="position", position="9999")
+    assert response.status_code == 200
+    assert "Moved “Item 1” to the bottom, position 4." in announced(response)
+    assert order_of(product) == ["Item 2", "Item 3", "Item 4", "Item 1"]
+
+
+@pytest.mark.parametrize("position", ["0", "-5", ""])
+def test_a_position_below_one_is_refused_with_400_and_nothing_moves(
+    owner_client, product, items, position
+):
+    response = move(owner_client, items[2], to="position", position=position)
+    assert response.status_code == 400
+    assert "Give a position of 1 or more" in announced(response)
+    assert "error-text" in announced(response)
+    assert order_of(product) == ["Item 1", "Item 2", "Item 3", "Item 4"]
+
+
+@pytest.mark.parametrize("status", ["done", "rejected"])
+@pytest.mark.parametrize("to", ["up", "top", "bottom"])
+def test_moving_a_closed_item_is_refused_and_never_claims_success(
+    owner_client, product, items, status, to
+):
+    BacklogItem.objects.filter(pk=items[2].pk).update(status=status)
+    response = move(owner_client, items[2], to=to)
+    assert response.status_code == 400
+    said = announced(response)
+    assert "only open items" in said and "Moved" not in said
+    assert order_of(product) == ["Item 1", "Item 2", "Item 3", "Item 4"]
+
+
+def test_moving_a_closed_item_without_javascript_redirects_with_the_message(
+    owner_client, product, items
+):
+    BacklogItem.objects.filter(pk=items[2].pk).update(status="done")
+    url = reverse("backlog:item_move", args=[items[2].pk])
+    response = owner_client.post(url, {"to": "up"}, follow=True)
+    assert response.redirect_chain[-1][1] == 302
+    said = [str(m) for m in response.context["messages"]]
+    assert any("only open items" in m for m in said), said
+    assert not any(m.startswith("Moved") for m in said)
+
+
+@pytest.mark.parametrize(
+    ("index", "to", "message"),
+    [
+        (0, "up", "“Item 1” is already at the top."),
+        (0, "top", "“Item 1” is already at the top."),
+        (3, "down", "“Item 4” is already at the bottom."),
+        (3, "bottom", "“Item 4” is already at the bottom."),
+        (1, "position", "“Item 2” is already at position 2."),
+    ],
+)
+def test_a_move_that_changes_nothing_says_so(owner_client, product, items, index, to, message):
+    response = move(owner_client, items[index], to=to, position="2")
+    assert response.status_code == 200
+    assert message in announced(response)
+    assert not BacklogItem.objects.get(pk=items[index].pk).events.exists()
+
+
+def test_up_on_the_first_open_item_below_a_done_one_says_it_is_already_at_the_top(
+    owner_client, product, items
+):
+    BacklogItem.objects.filter(pk=items[0].pk).update(status="done")
+    response = move(owner_client, items[1], to="up")
+    assert "“Item 2” is already at the top." in announced(response)
+    assert order_of(product) == ["Item 1", "Item 2", "Item 3", "Item 4"]
+
+
+def test_closed_rows_have_no_drag_handle_and_no_move_menu(owner_client, product, items):
+    BacklogItem.objects.filter(pk=items[1].pk).update(status="done")
+    BacklogItem.objects.filter(pk=items[2].pk).update(status="rejected")
+    page = owner_client.get(reverse("backlog:product_backlog", args=[product.pk]))
+    text = page.content.decode()
+    rows = {
+        item.title: text[text.index(f'data-item-id="{item.pk}"') :].split("</tr>", 1)[0]
+        for item in items
+    }
+    for title in ("Item 1", "Item 4"):
+        assert "drag-handle" in rows[title] and "move-form" in rows[title], title
+    for title in ("Item 2", "Item 3"):
+        assert "drag-handle" not in rows[title] and "move-form" not in rows[title], title
+        assert "<summary>" not in rows[title], title

@@ -187,3 +187,25 @@ def test_a_ballot_with_fewer_revisions_than_acknowledgements_is_lost(voting):
     Ballot.objects.filter(voter=voter).update(revisions=2)  # one acknowledged write missing
 
     assert _check_ballots(sent, before, _state(seed))["lost"] == 1
+
+
+def test_replaying_agrees_with_the_services_when_closed_items_sit_between_open_ones(
+    product, owners
+):
+    """Moves step over done items (they have no rank) and a done item's move is refused:
+    the replay must do the same, or every run with done items would report misplaced ones."""
+    items = make_items(product, 14)
+    BacklogItem.objects.filter(pk__in=[i.pk for i in items[1::3]]).update(status="done")
+    seed = seed_of(product, owners)
+    rng = random.Random(11)
+    outcomes = set()
+    for _ in range(12):
+        before = _state(seed)
+        sent = send_moves(product, owners, 8, rng)
+
+        checked = _check_moves(sent, before, _state(seed))
+
+        assert (checked["lost"], checked["misplaced"], checked["products_differing"]) == (0, 0, 0)
+        outcomes |= {(m["to"], m["outcome"]) for m in sent}
+    kinds = {"up", "down", "top", "bottom", "position", "between"}
+    assert {to for to, outcome in outcomes if outcome == "moved"} == kinds
