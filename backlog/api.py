@@ -7,8 +7,6 @@ through ``backlog.selectors`` and writes through ``backlog.services``.
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
 from django.urls import reverse
@@ -20,6 +18,9 @@ from rest_framework.views import APIView
 
 from backlog import selectors, services
 from backlog.models import (
+    EFFORT_MAX,
+    EFFORT_MIN,
+    EFFORT_RULE,
     GO_LIVE_ROLES,
     BacklogItem,
     DecisionKind,
@@ -134,10 +135,24 @@ class ItemInputSerializer(serializers.Serializer):
         decimal_places=1,
         allow_null=True,
         required=False,
-        # The schema says "at least 0.1" (one decimal place); the service's rule is "> 0".
-        min_value=Decimal("0.1"),
-        error_messages={"min_value": "Effort must be more than 0 points, or left empty."},
-        help_text="Story points, more than 0, as a number or a string; null until estimated.",
+        # The item rule (backlog.models.validate_effort), in the schema and with its message
+        # for every way a value can break it.
+        min_value=EFFORT_MIN,
+        max_value=EFFORT_MAX,
+        error_messages=dict.fromkeys(
+            (
+                "invalid",
+                "min_value",
+                "max_value",
+                "max_digits",
+                "max_decimal_places",
+                "max_whole_digits",
+                "max_string_length",
+            ),
+            EFFORT_RULE,
+        ),
+        help_text="Story points from 0.1 to 1,000 with at most one decimal place, as a number "
+        "or a string; null until estimated.",
     )
     cohorts = serializers.ListField(
         child=StrictIntegerField(),

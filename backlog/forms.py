@@ -2,8 +2,34 @@ from __future__ import annotations
 
 from django import forms
 
-from backlog.models import BacklogItem, Capability, DigitisationLevel, ItemStatus
+from backlog.models import (
+    EFFORT_MAX,
+    EFFORT_MIN,
+    EFFORT_RULE,
+    EFFORT_STEP,
+    BacklogItem,
+    Capability,
+    DigitisationLevel,
+    ItemStatus,
+    validate_effort,
+)
 from customers.models import Cohort, Organisation
+
+
+class EffortField(forms.DecimalField):
+    """Effort in points, by the one rule (``validate_effort``): every refusal, a word or a
+    number, says that rule; the input's min/step/max say it to the browser."""
+
+    def __init__(self, **kwargs) -> None:
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("label", "Effort (points)")
+        super().__init__(error_messages={"invalid": EFFORT_RULE}, **kwargs)
+        self.widget.attrs.update(
+            {"min": str(EFFORT_MIN), "max": str(EFFORT_MAX), "step": str(EFFORT_STEP)}
+        )
+
+    def clean(self, value):
+        return validate_effort(super().clean(value))
 
 
 class ItemForm(forms.ModelForm):
@@ -21,6 +47,7 @@ class ItemForm(forms.ModelForm):
         widget=forms.CheckboxSelectMultiple,
         label="Capabilities it reuses",
     )
+    effort = EffortField(help_text=BacklogItem._meta.get_field("effort").help_text)
 
     class Meta:
         model = BacklogItem
@@ -29,7 +56,6 @@ class ItemForm(forms.ModelForm):
             "cohorts": forms.CheckboxSelectMultiple,
             "description": forms.Textarea(attrs={"rows": 5}),
         }
-        labels = {"effort": "Effort (points)"}
 
     def __init__(self, *args, organisation: Organisation, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -42,17 +68,10 @@ class ItemForm(forms.ModelForm):
         if self.instance.pk and self.instance.status == ItemStatus.LIVE:
             choices = ItemStatus.choices
         self.fields["status"].choices = choices
-        self.fields["effort"].widget.attrs.update({"min": "0.1", "step": "any"})
         if self.instance.pk:
             links = self.instance.itemcapability_set.all()
             self.initial["builds"] = [lnk.capability_id for lnk in links if lnk.use == "builds"]
             self.initial["reuses"] = [lnk.capability_id for lnk in links if lnk.use == "reuses"]
-
-    def clean_effort(self):
-        effort = self.cleaned_data.get("effort")
-        if effort is not None and effort <= 0:
-            raise forms.ValidationError("Effort must be more than 0 points, or left empty.")
-        return effort
 
     def clean(self):
         cleaned = super().clean()
@@ -65,9 +84,7 @@ class ItemForm(forms.ModelForm):
 
 class QuickAddForm(forms.Form):
     title = forms.CharField(max_length=200, label="New item title")
-    effort = forms.DecimalField(
-        max_digits=7, decimal_places=1, required=False, min_value=0.1, label="Effort (points)"
-    )
+    effort = EffortField()
 
 
 class ItemFilterForm(forms.Form):

@@ -3,10 +3,15 @@ show-and-tell with the joint go-live (``sessions``)."""
 
 from backlog.models.core import *  # noqa: F403
 from backlog.models.core import (
+    EFFORT_MAX,
+    EFFORT_MIN,
+    EFFORT_RULE,
+    EFFORT_STEP,
     GREEN_BOOK_EFFORT_UPLIFT,
     ITEM_EDITOR_ROLES,
     OPEN_STATUSES,
     STATUS_TIMESTAMP_FIELD,
+    validate_effort,
 )
 from backlog.models.sessions import (
     GO_LIVE_ROLES,
@@ -17,6 +22,10 @@ from backlog.models.sessions import (
 )
 
 __all__ = [  # noqa: F405 - the names come from core's star import
+    "EFFORT_MAX",
+    "EFFORT_MIN",
+    "EFFORT_RULE",
+    "EFFORT_STEP",
     "GO_LIVE_ROLES",
     "GREEN_BOOK_EFFORT_UPLIFT",
     "ITEM_EDITOR_ROLES",
@@ -42,4 +51,5 @@ __all__ = [  # noqa: F405 - the names come from core's star import
     "ReorderKind",
     "ScoringMethod",
     "ShowAndTell",
+    "validate_effort",
 ]

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
@@ -199,6 +200,36 @@ class ItemStatus(models.TextChoices):
     REJECTED = "rejected", "Rejected"
 
 
+# Effort: points in tenths, as the column stores them (one decimal place), up to a size no
+# single item sensibly reaches. One rule and one message for every way in: the quick add,
+# the item form, the API and imports (the item services check it; forms and the API say it
+# early, and their inputs' min/step/max come from here).
+EFFORT_MIN = Decimal("0.1")
+EFFORT_MAX = Decimal("1000")
+EFFORT_STEP = Decimal("0.1")
+EFFORT_RULE = (
+    "Effort must be a number of points from 0.1 to 1,000, with at most one decimal place, "
+    "or left empty."
+)
+
+
+def validate_effort(value: object) -> Decimal | None:
+    """The effort as stored (None, or a Decimal with one decimal place); ``ValidationError``
+    with ``EFFORT_RULE`` for anything else: not a finite number, out of range, or finer
+    than a tenth of a point ("2.50" is 2.5; "0.05" is refused)."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise ValidationError(EFFORT_RULE, code="effort")
+    try:
+        number = value if isinstance(value, Decimal) else Decimal(str(value))
+    except (InvalidOperation, ValueError) as error:
+        raise ValidationError(EFFORT_RULE, code="effort") from error
+    if not number.is_finite() or not EFFORT_MIN <= number <= EFFORT_MAX or number % EFFORT_STEP:
+        raise ValidationError(EFFORT_RULE, code="effort")
+    return number.quantize(EFFORT_STEP)
+
+
 # Items still to be built: the ones that are ranked, and that fill the team's capacity.
 OPEN_STATUSES = (ItemStatus.IDEA, ItemStatus.READY, ItemStatus.IN_PROGRESS)
 
@@ -249,6 +280,8 @@ class BacklogItem(models.Model):
         decimal_places=1,
         null=True,
         blank=True,
+        # The rule is validate_effort's (services check it): validators here would be a
+        # migration, and would still leave each form with its own message.
         help_text="Effort in story points; leave empty until estimated.",
     )
     cohorts = models.ManyToManyField(

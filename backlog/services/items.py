@@ -24,6 +24,7 @@ from backlog.models import (
     NewItemPosition,
     Product,
     ProductRole,
+    validate_effort,
 )
 from backlog.signals import items_changed
 from customers.models import Cohort, Organisation
@@ -105,10 +106,17 @@ def _stamp_status(item: BacklogItem, status: str) -> None:
         setattr(item, field, timezone.now())
 
 
+def _effort(effort: Decimal | None) -> Decimal | None:
+    """The effort as stored ("2.50" is 2.5), or the one effort rule's message."""
+    try:
+        return validate_effort(effort)
+    except ValidationError as refused:
+        raise ValidationError({"effort": refused.messages}) from refused
+
+
 def _check_values(*, effort: Decimal | None, status: str, was_live: bool = False) -> None:
     """Rules every caller (page, API, import) must meet, with messages for people."""
-    if effort is not None and effort <= 0:
-        raise ValidationError({"effort": "Effort must be more than 0 points, or left empty."})
+    _effort(effort)
     if status == ItemStatus.LIVE and not was_live:
         raise ValidationError(
             {
@@ -134,6 +142,7 @@ def item_create(
 ) -> BacklogItem:
     """Create an item at the top or bottom of the backlog (the product's setting)."""
     _check_values(effort=effort, status=status)
+    effort = _effort(effort)
     cohorts, builds, reuses = list(cohorts), list(builds), list(reuses)
     _check_same_organisation(product, cohorts, [*builds, *reuses])
     item = BacklogItem(
@@ -182,6 +191,7 @@ def item_update(
 
     ``builds`` and ``reuses`` left as None keep the item's capabilities as they are. On a
     ValidationError nothing is saved and ``item`` is left as it was."""
+    effort = _effort(effort)  # as stored: "2.50" is no change from 2.5
     cohorts = list(cohorts)
     keep_capabilities = builds is None and reuses is None
     builds, reuses = list(builds or ()), list(reuses or ())

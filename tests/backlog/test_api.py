@@ -11,6 +11,7 @@ from django.urls import reverse
 
 from backlog import ordering
 from backlog.models import (
+    EFFORT_RULE,
     BacklogItem,
     CapabilityUse,
     ItemCapability,
@@ -417,7 +418,7 @@ def test_new_items_land_at_the_top_when_the_product_says_so(owner_client, produc
     assert [r["title"] for r in titles] == ["First!", "Report a repair online"]
 
 
-EFFORT_MESSAGE = "Effort must be more than 0 points, or left empty."
+EFFORT_MESSAGE = EFFORT_RULE
 
 
 @pytest.mark.parametrize(
@@ -429,8 +430,8 @@ EFFORT_MESSAGE = "Effort must be more than 0 points, or left empty."
         ({"effort": -3}, "effort", EFFORT_MESSAGE),
         ({"effort": "0"}, "effort", EFFORT_MESSAGE),
         ({"effort": 0}, "effort", EFFORT_MESSAGE),
-        ({"effort": "lots"}, "effort", "A valid number is required."),
-        ({"effort": "2.25"}, "effort", "Ensure that there are no more than 1 decimal places."),
+        ({"effort": "lots"}, "effort", EFFORT_MESSAGE),
+        ({"effort": "2.25"}, "effort", EFFORT_MESSAGE),
         ({"status": "shipped"}, "status", '"shipped" is not a valid choice.'),
         ({"status": "live"}, "status", "four go-live sign-offs"),
         ({"digitisation_level": "magic"}, "digitisation_level", '"magic" is not a valid choice.'),

@@ -37,10 +37,10 @@ def test_an_item_cannot_be_created_or_edited_straight_to_live(product, owner):
 
 @pytest.mark.parametrize("effort", [Decimal(0), Decimal(-2)])
 def test_zero_or_negative_effort_is_refused_with_a_clear_message(product, owner, effort):
-    with pytest.raises(ValidationError, match="more than 0 points"):
+    with pytest.raises(ValidationError, match="from 0.1 to 1,000"):
         services.item_create(product=product, actor=owner, title="X", effort=effort)
     item = BacklogItemFactory(product=product, title="Kept")
-    with pytest.raises(ValidationError, match="more than 0 points"):
+    with pytest.raises(ValidationError, match="from 0.1 to 1,000"):
         services.item_update(
             item=item, actor=owner, **update_kwargs(item, title="Lost", effort=effort)
         )
