@@ -14,6 +14,7 @@ from prioritisation.models import (
 )
 from prioritisation.scoring import ICE_MAX, ICE_MIN, RICE_IMPACT_SCALE, WSJF_SCALE
 from prioritisation.services import EstimateCell
+from prioritisation.words import unit_words
 
 
 def _plain(value: Decimal) -> str:
@@ -37,7 +38,7 @@ class EstimateGridForm(forms.Form):
         **kwargs,
     ) -> None:
         super().__init__(*args, **kwargs)
-        self.cohorts, self.metrics = cohorts, metrics
+        self.cohorts, self.metrics, self.current = cohorts, metrics, current
         for cohort in cohorts:
             for metric in metrics:
                 suffix = f"{cohort.pk}-{metric.pk}"
@@ -46,7 +47,7 @@ class EstimateGridForm(forms.Form):
                     required=False,
                     max_digits=14,
                     decimal_places=2,
-                    label=f"{metric.name} for {cohort.name} ({metric.unit})",
+                    label=f"{metric.name} for {cohort.name} ({unit_words(metric.unit)})",
                     initial=_plain(old.value) if old else None,
                     error_messages={
                         "invalid": "Enter a number, like 12 or 3.5.",
@@ -84,6 +85,22 @@ class EstimateGridForm(forms.Form):
                 ],
             }
             for cohort in self.cohorts
+        ]
+
+    def estimates(self) -> list[dict]:
+        """The cells that hold an estimate, cohort by cohort, for people who may only read
+        them: the stored values, not what a form would redisplay."""
+        return [
+            {
+                "cohort": cohort,
+                "metric": metric,
+                "value": old.value,
+                "confidence": Confidence(old.confidence).label.split(" (")[0],
+                "evidence": old.evidence,
+            }
+            for cohort in self.cohorts
+            for metric in self.metrics
+            if (old := self.current.get((cohort.pk, metric.pk))) is not None
         ]
 
     def cells(self) -> list[EstimateCell]:
@@ -171,6 +188,16 @@ class ScoringInputsForm(forms.ModelForm):
             if name not in self.FIELDS_BY_METHOD.get(method, []):
                 del self.fields[name]
 
+    def readable(self) -> list[tuple[str, str]]:
+        """Each input's label and saved value in words, for people who may only read them."""
+        shown = []
+        for field in self:
+            value = field.value()
+            choices = {str(k): v for k, v in getattr(field.field, "choices", [])}
+            text = "Not set" if value in (None, "") else choices.get(str(value), str(value))
+            shown.append((field.label, text))
+        return shown
+
     def clean_rice_effort_months(self):
         effort = self.cleaned_data.get("rice_effort_months")
         if effort is not None and effort <= 0:
@@ -192,22 +219,28 @@ class ScoringSettingsForm(forms.ModelForm):
         fields = ["scoring_method", "effort_uplift", "benefit_haircut", "optimism_reason"]
         labels = {
             "scoring_method": "Scoring method",
-            "effort_uplift": "Effort uplift (0.54 = +54%)",
-            "benefit_haircut": "Benefit haircut (0.10 = −10%)",
+            "effort_uplift": "Extra effort to allow for optimism (0.54 = 54% more)",
+            "benefit_haircut": "Benefit to take off for optimism (0.10 = 10% less)",
             "optimism_reason": "Why these adjustments",
+        }
+        help_texts = {
+            "effort_uplift": "Estimates of effort tend to be too low: every item's effort "
+            "is raised by this share before it is scored.",
+            "benefit_haircut": "Estimates of benefit tend to be too high: every item's "
+            "estimated benefit is cut by this share before it is scored.",
         }
         widgets = {"optimism_reason": forms.Textarea(attrs={"rows": 3})}
 
     def clean_effort_uplift(self):
         uplift = self.cleaned_data["effort_uplift"]
         if uplift < 0 or uplift > 5:
-            raise forms.ValidationError("Effort uplift must be between 0 and 5 (0% to 500%).")
+            raise forms.ValidationError("Enter a share from 0 to 5 (0.54 adds 54%).")
         return uplift
 
     def clean_benefit_haircut(self):
         haircut = self.cleaned_data["benefit_haircut"]
         if haircut < 0 or haircut >= 1:
-            raise forms.ValidationError("Benefit haircut must be at least 0 and below 1.")
+            raise forms.ValidationError("Enter a share from 0 to 0.99 (0.10 takes off 10%).")
         return haircut
 
     def clean(self):

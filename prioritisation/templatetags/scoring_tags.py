@@ -1,28 +1,29 @@
-"""Numbers for people on the scoring pages: units from the metric, separators, two
-significant figures where the third says nothing, and what a score measures."""
+"""Filters for the scoring pages: bar widths, and numbers and settings in words
+(``prioritisation.words``): "£14,960 a year", "5 points", "0.46", "54% more"."""
 
 from __future__ import annotations
 
-import math
-import re
-from decimal import Decimal
-
 from django import template
+
+from prioritisation import words
 
 register = template.Library()
 
-MINUS = "\u2212"  # a real minus sign: "−0.21", not a hyphen
-CURRENCIES = ("£", "€", "$")
-# "per month" reads "a month"; any other "per" (per tenant, per case) is left as it is.
-PERIODS = {"year", "month", "week", "day", "quarter", "fortnight", "hour"}
-
-SCORE_MEANINGS = {
-    "benefit_per_effort": "benefit per point of effort",
-    "moscow": "benefit per point of effort, within its MoSCoW group",
-    "rice": "people reached × impact × confidence per person-month",
-    "wsjf": "cost of delay per unit of job size",
-    "ice": "impact × confidence × ease, out of 1,000",
-}
+for name in (
+    "and_list",
+    "benefit_adjustment",
+    "effort_adjustment",
+    "figures_apart",
+    "percent",
+    "points",
+    "quantity",
+    "score_meaning",
+    "share_of",
+    "signed",
+    "significant",
+    "unit_words",
+):
+    register.filter(name, getattr(words, name))
 
 
 @register.filter
@@ -41,106 +42,19 @@ def largest_share(shares, attribute: str = "mine") -> float:
     return max((abs(getattr(s, attribute)) for s in shares), default=0.0)
 
 
-def _with_minus(text: str) -> str:
-    return MINUS + text[1:] if text.startswith("-") else text
-
-
-def _plain(value: Decimal | float, places: int = 2) -> str:
-    """14960.00 → "14,960", 7.50 → "7.5": at most ``places`` decimals, no trailing zeros."""
-    text = f"{Decimal(str(value)):,.{places}f}"
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    return _with_minus("0" if text in {"-0", ""} else text)
+@register.filter
+def scoring_rows(shares) -> list:
+    """The shares where this item or the other scores something: a row of two zeros
+    says nothing."""
+    return [s for s in shares if not (words.is_nothing(s.mine) and words.is_nothing(s.theirs))]
 
 
 @register.filter
-def significant(value: float | None, figures: int = 2) -> str:
-    """``value`` to ``figures`` significant figures, with thousands separators and no
-    trailing zeros: 0.459 → "0.46", 4837.2 → "4,800", −0.2051 → "−0.21", 2.0 → "2"."""
-    if value is None:
-        return ""
-    value, figures = float(value), int(figures)
-    if value == 0 or not math.isfinite(value):
-        return "0" if value == 0 else str(value)
-    magnitude = math.floor(math.log10(abs(value)))
-    decimals = max(0, figures - 1 - magnitude)
-    text = f"{round(value, figures - 1 - magnitude):,.{decimals}f}"
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")  # 2.0 reads 2
-    return _with_minus(text)
+def idle_names(shares) -> list[str]:
+    """The names of the shares where neither item scores anything."""
+    return [s.name for s in shares if words.is_nothing(s.mine) and words.is_nothing(s.theirs)]
 
 
 @register.filter
-def signed(value: float, figures: int = 2) -> str:
-    """A gap with its sign: "+1.3", "−0.23", "0"."""
-    text = significant(value, figures)
-    return text if text.startswith(MINUS) or text == "0" else "+" + text
-
-
-@register.filter
-def figures_apart(first: float, second: float) -> int:
-    """The fewest significant figures (at least 2) at which two different numbers look
-    different, so "0.462 against 0.459" never reads "0.46 against 0.46"."""
-    for figures in range(2, 8):
-        if significant(first, figures) != significant(second, figures):
-            return figures
-    return 2
-
-
-@register.filter
-def percent(share: float | None) -> str:
-    """0.6 → "60%"; a share that rounds to 0% or 100% without being it keeps a decimal."""
-    if share is None:
-        return ""
-    whole = round(float(share) * 100)
-    if whole in (0, 100) and float(share) not in (0.0, 1.0):
-        return f"{float(share) * 100:.1f}%"
-    return f"{whole}%"
-
-
-@register.filter
-def points(value: Decimal | float | None) -> str:
-    """Effort in points: "5 points", "1 point", "4.6 points"."""
-    if value is None:
-        return "not estimated"
-    text = _plain(value, 1)
-    return f"{text} point" if text == "1" else f"{text} points"
-
-
-def _singular(words: str) -> str:
-    first, _, rest = words.partition(" ")
-    if first.endswith("s") and not first.endswith("ss"):
-        first = first[:-1]
-    return f"{first} {rest}".strip()
-
-
-@register.filter
-def quantity(value: Decimal | float | None, unit: str) -> str:
-    """An estimate in its metric's unit, as a person would say it: "£14,960 a year",
-    "12 hours a month", "1 day". ``unit`` is the metric's free-text unit."""
-    if value is None:
-        return ""
-    unit = (unit or "").strip()
-    unit = re.sub(
-        r"\bper (\w+)$",
-        lambda m: f"{'an' if m[1] == 'hour' else 'a'} {m[1]}" if m[1] in PERIODS else m[0],
-        unit,
-    )
-    currency = next((c for c in CURRENCIES if unit.startswith(c)), "")
-    if currency:
-        amount = Decimal(str(value))
-        text = _plain(abs(amount), 0 if amount == amount.to_integral_value() else 2)
-        if "." in text and len(text.rsplit(".", 1)[1]) == 1:
-            text += "0"  # £12.5 reads £12.50
-        sign = MINUS if amount < 0 else ""
-        return f"{sign}{currency}{text} {unit[len(currency) :].strip()}".strip()
-    text = _plain(value)
-    if not unit:
-        return text
-    return f"{text} {_singular(unit) if text in {'1', MINUS + '1'} else unit}"
-
-
-@register.filter
-def score_meaning(method: str) -> str:
-    """What a product's score measures, in words: "benefit per point of effort"."""
-    return SCORE_MEANINGS.get(method, "score")
+def optimism_sentence(product) -> str:
+    return words.optimism_sentence(product.effort_uplift, product.benefit_haircut)

@@ -22,6 +22,7 @@ from prioritisation.forms import (
     ScoringSettingsForm,
 )
 from prioritisation.models import BenefitMetric, ItemScoringInputs
+from prioritisation.words import is_nothing
 
 
 def _grid_form(item: BacklogItem, data=None) -> EstimateGridForm:
@@ -40,6 +41,19 @@ def _inputs_form(item: BacklogItem, data=None) -> ScoringInputsForm:
 
 
 ALL_PARTS = frozenset({"score", "estimates", "inputs"})
+# The methods whose score is split by cohort and metric (the others score their own inputs).
+BREAKDOWN_METHODS = frozenset({ScoringMethod.BENEFIT_PER_EFFORT, ScoringMethod.MOSCOW})
+
+
+def _untargeted_cohorts(item: BacklogItem, explanation) -> tuple[list[str], bool]:
+    """The cohorts the item's estimates score it for that it does not name as the people it
+    is for, and whether it names any: the page says so, since the score then counts benefit
+    to people the item does not claim to serve (or its targets are out of date)."""
+    if explanation is None or item.product.scoring_method not in BREAKDOWN_METHODS:
+        return [], True
+    targets = {cohort.name for cohort in item.cohorts.all()}
+    scored = [s.name for s in explanation.cohorts if not is_nothing(s.mine)]
+    return [name for name in scored if name not in targets], bool(targets)
 
 
 def scoring_context(
@@ -57,9 +71,10 @@ def scoring_context(
     context = {"item": item, "product": product, "can_edit": can_edit}
     if "score" in parts:
         score = selectors.item_score(item=item)
-        context["explanation"] = (
-            selectors.score_explanation(item=item, score=score) if score else None
-        )
+        explanation = selectors.score_explanation(item=item, score=score) if score else None
+        context["explanation"] = explanation
+        context["breakdown"] = product.scoring_method in BREAKDOWN_METHODS
+        context["untargeted"], context["targets_named"] = _untargeted_cohorts(item, explanation)
         context["scores_pending"] = services.scores_pending(product=product)
     if "estimates" in parts:
         context["grid_form"] = grid_form or _grid_form(item)
@@ -141,9 +156,6 @@ def scoring_settings(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST" and not can_change:
         raise PermissionDenied("Only the product owner can change how the product is scored.")
     form = ScoringSettingsForm(request.POST or None, instance=product)
-    if not can_change:
-        for field in form.fields.values():
-            field.disabled = True
     if request.method == "POST" and form.is_valid():
         services.scoring_settings_update(product=product, actor=request.user, **form.cleaned_data)
         messages.success(request, "Saved scoring settings; scores are being updated.")

@@ -6,14 +6,18 @@ from decimal import Decimal
 
 import pytest
 
-from prioritisation.templatetags.scoring_tags import (
+from prioritisation.words import (
+    and_list,
     figures_apart,
+    optimism_sentence,
     percent,
     points,
     quantity,
     score_meaning,
+    share_of,
     signed,
     significant,
+    unit_words,
 )
 
 
@@ -96,3 +100,44 @@ def test_each_method_says_what_its_score_measures():
     assert score_meaning("benefit_per_effort") == "benefit per point of effort"
     assert "person-month" in score_meaning("rice")
     assert score_meaning("unknown") == "score"
+
+
+@pytest.mark.parametrize(
+    ("uplift", "haircut", "sentence"),
+    [
+        (
+            Decimal("0.54"),
+            Decimal("0.10"),
+            "To allow for optimism, effort counts 54% more than estimated and benefit 10% less.",
+        ),
+        (
+            Decimal("0.54"),
+            Decimal("0.00"),
+            "To allow for optimism, effort counts 54% more than estimated; "
+            "benefit counts as estimated.",
+        ),
+        (
+            Decimal("0"),
+            Decimal("0.25"),
+            "To allow for optimism, benefit counts 25% less than estimated; "
+            "effort counts as estimated.",
+        ),
+        (0, 0, "No allowance is made for optimism: effort and benefit count as estimated."),
+    ],
+)
+def test_the_optimism_adjustments_are_one_sentence(uplift, haircut, sentence):
+    assert optimism_sentence(uplift, haircut) == sentence
+
+
+def test_units_read_as_said_and_names_join_with_and():
+    assert unit_words("£ per year") == "£ a year"
+    assert unit_words("cases per hour") == "cases an hour"
+    assert unit_words("visits per tenant") == "visits per tenant"
+    assert and_list(["Citizens"]) == "Citizens"
+    assert and_list(["Citizens", "Leaders", "Colleagues"]) == "Citizens, Leaders and Colleagues"
+
+
+def test_a_part_of_the_score_reads_as_a_percentage():
+    assert share_of(0.205, 0.459) == "45%"
+    assert share_of(-0.05, 0.5) == "−10%"
+    assert share_of(1, 0) == ""
