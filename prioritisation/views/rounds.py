@@ -97,7 +97,8 @@ def _ballot_entry(item: BacklogItem, open_items: int) -> dict:
     else:
         summary.append("not scored yet")
     if item.effort:
-        summary.append(f"effort {item.effort.normalize():f} story points")
+        points = f"{item.effort.normalize():f}"
+        summary.append(f"effort {points} story point{'' if points == '1' else 's'}")
     benefits = [
         f"{_amount(e)} ({e.metric.name}"
         f"{'' if e.metric.higher_is_better else ', lower is better'}) for {e.cohort.name}"
@@ -243,7 +244,7 @@ def _agreement(pairs: dict | None, tau: float | None) -> dict | None:
         "words": agreement_words(share),
         "agree": pairs["agree"] if pairs else None,
         "compared": compared,
-        "tau": tau,
+        "tau": None if tau is None else f"{tau:.2f}".replace("-", "−"),
     }
 
 
