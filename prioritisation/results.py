@@ -15,7 +15,7 @@ from collections import Counter, defaultdict
 from backlog.models import ProductRoleKind
 from customers.models import Cohort, Membership
 from prioritisation import voting
-from prioritisation.agreement import PairAgreement, pair_agreement
+from prioritisation.agreement import PairAgreement, order_agreement
 from prioritisation.models import Ballot, ItemScore, RoundCandidate, VotingMethod, VotingRound
 
 NO_COHORT = "none"
@@ -124,9 +124,10 @@ def compute(round: VotingRound) -> dict:
         if len(orders) <= AGREEMENT_SAMPLE
         else random.Random(round.pk).sample(orders, AGREEMENT_SAMPLE)
     )
-    voter_pairs = [pair_agreement(a, b) for a, b in itertools.combinations(sample, 2)]
-    taus = [t for t in (pairs.tau_b for pairs in voter_pairs) if not math.isnan(t)]
-    between_voters = sum(voter_pairs, PairAgreement())
+    voter_pairs = list(itertools.combinations(sample, 2))
+    taus = [voting.kendall_tau(a, b) for a, b in voter_pairs]
+    taus = [t for t in taus if not math.isnan(t)]
+    between_voters = sum((order_agreement(a, b) for a, b in voter_pairs), PairAgreement())
 
     score_rank = dict(
         ItemScore.objects.filter(item_id__in=candidates).values_list("item_id", "rank")
@@ -134,12 +135,10 @@ def compute(round: VotingRound) -> dict:
     score_order = sorted(
         candidates, key=lambda c: (score_rank.get(c) is None, score_rank.get(c) or 0)
     )
-    vote_and_score = (
-        pair_agreement([list(t) for t in outcome.ranking], score_order)
-        if len(candidates) > 1 and ballots
-        else PairAgreement()
-    )
-    vote_vs_score = vote_and_score.tau_b
+    consensus = [list(tier) for tier in outcome.ranking]
+    voted = len(candidates) > 1 and ballots
+    vote_vs_score = voting.kendall_tau(consensus, score_order) if voted else math.nan
+    vote_and_score = order_agreement(consensus, score_order) if voted else PairAgreement()
     return {
         "method": round.method,
         "candidates": candidates,

@@ -361,7 +361,7 @@ def test_the_results_lead_with_plain_words_and_keep_the_precise_terms(
     html = viewer_client.get(reverse("prioritisation:round_results", args=[round.pk])).content
     words = text_of(html)
     # Voters: 5 of 6 pairs the same way round; consensus a > b = c > d against score a b c d.
-    assert "Voters agree with each other on 83% of the pairs of items (strong agreement)" in words
+    assert "Voters agree with each other on 83% of the pairs of items (moderate agreement)" in words
     assert "The vote order and the score order agree on 100% of the pairs" in words
     assert "the item that beats each other item head to head comes first" in words
     html = html.decode()
