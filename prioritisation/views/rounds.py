@@ -19,10 +19,10 @@ from backlog.models import BacklogItem, ProductRoleKind
 from backlog.permissions import can_reorder, product_for_user
 from backlog.selectors import product_roles_for_user
 from config.http import parse_int
-from prioritisation import results, selectors, services
+from prioritisation import results, selectors, services, words
 from prioritisation.agreement import PairAgreement, agreement_words
 from prioritisation.forms_rounds import RoundForm, parse_points, parse_ranking
-from prioritisation.models import Ballot, BenefitEstimate, VotingMethod, VotingRound
+from prioritisation.models import Ballot, VotingMethod, VotingRound
 from prioritisation.permissions import require_voter, round_for_user
 
 
@@ -70,37 +70,20 @@ def round_create(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-def _amount(estimate: BenefitEstimate) -> str:
-    """An estimate with its unit, for people: "1,200 calls per month", "£5,000.50 per year"."""
-    sign = "−" if estimate.value < 0 else ""
-    number = f"{abs(estimate.value):,.2f}".removesuffix(".00")
-    unit = estimate.metric.unit.strip()
-    if unit.startswith("£"):
-        return f"{sign}£{number} {unit.removeprefix('£').strip()}".strip()
-    return f"{sign}{number} {unit}".strip()
-
-
-def _and_list(names: list[str]) -> str:
-    """ "A", "A and B", "A, B and C"."""
-    return " and ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1 else names)
-
-
 def _ballot_entry(item: BacklogItem, open_items: int) -> dict:
     """What a voter reads beside a shortlisted item, in plain words: who it is for, where the
     score puts it, its effort (the summary line), and each benefit estimate (see
     ``selectors.round_shortlist`` for what is loaded with the item)."""
     cohorts = [cohort.name for cohort in item.cohorts.all()]
-    summary = [f"For {_and_list(cohorts)}" if cohorts else "No target cohort named yet"]
+    summary = [f"For {words.and_list(cohorts)}" if cohorts else "No target cohort named yet"]
     score = getattr(item, "score", None)
     if score is not None and score.rank:
         summary.append(f"{ordinal(score.rank)} of {intcomma(open_items)} open items by score")
     else:
         summary.append("not scored yet")
-    if item.effort:
-        points = f"{item.effort.normalize():f}"
-        summary.append(f"effort {points} story point{'' if points == '1' else 's'}")
+    summary.append(f"effort {words.points(item.effort)}")
     benefits = [
-        f"{_amount(e)} ({e.metric.name}"
+        f"{words.quantity(e.value, e.metric.unit)} ({e.metric.name}"
         f"{'' if e.metric.higher_is_better else ', lower is better'}) for {e.cohort.name}"
         for e in item.estimates.all()
     ]
@@ -240,11 +223,11 @@ def _agreement(pairs: dict | None, tau: float | None) -> dict | None:
     else:
         return None
     return {
-        "percent": f"{share:.0%}",
+        "percent": words.percent(share),
         "words": agreement_words(share),
         "agree": pairs["agree"] if pairs else None,
         "compared": compared,
-        "tau": None if tau is None else f"{tau:.2f}".replace("-", "−"),
+        "tau": None if tau is None else words.significant(tau),
     }
 
 

@@ -232,8 +232,8 @@ def test_the_ballot_shows_each_items_description_benefit_and_link(
     assert "What choice 1 changes." in details
     words = text_of(first)
     assert "For Citizens and Colleagues" in words
-    assert "1,200 calls per month (Phone calls avoided) for Citizens" in words
-    assert "£5,000.50 per year (Cash saved) for Colleagues" in words
+    assert "1,200 calls a month (Phone calls avoided) for Citizens" in words
+    assert "£5,000.50 a year (Cash saved) for Colleagues" in words
     assert "1st of 4 open items by score" in words
     assert reverse("backlog:item_detail", args=[items[0].pk]) in first
 
