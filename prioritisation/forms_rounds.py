@@ -77,9 +77,9 @@ def parse_ranking(data, titles: dict[int, str]) -> list[list[int]]:
     return [by_position[p] for p in sorted(by_position)]
 
 
-def parse_points(data, titles: dict[int, str]) -> dict[int, int]:
+def parse_points(data, titles: dict[int, str], *, most: int | None = None) -> dict[int, int]:
     """Dots from the ballot form: ``dots-<item id>`` holds a whole number of dots (blank is
-    none). Errors as ``parse_ranking``'s."""
+    none), at most ``most`` on one item. Errors as ``parse_ranking``'s."""
     points: dict[int, int] = {}
     errors: dict[str, str] = {}
     for item_id, title in titles.items():
@@ -92,6 +92,8 @@ def parse_points(data, titles: dict[int, str]) -> dict[int, int]:
             errors[field] = f"Dots for “{title}”: “{_shown(raw)}” is not a whole number."
         elif value < 0:
             errors[field] = f"Dots for “{title}”: dots cannot be negative."
+        elif most is not None and value > most:
+            errors[field] = f"Dots for “{title}”: at most {most} on one item."
         elif value:
             points[item_id] = value
     if errors:

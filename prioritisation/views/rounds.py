@@ -142,7 +142,7 @@ def ballot(request: HttpRequest, pk: int) -> HttpResponse:
     elif request.method == "POST":
         try:
             if round.method == VotingMethod.DOTS:
-                points = parse_points(request.POST, titles)
+                points = parse_points(request.POST, titles, most=round.dot_max_per_item)
                 services.ballot_submit(round=round, voter=request.user, points=points)
             else:
                 ranking = parse_ranking(request.POST, titles)

@@ -150,15 +150,16 @@ def test_each_bad_position_gets_one_message_next_to_its_own_input(voter_client, 
 def test_each_bad_dots_value_gets_its_message_next_to_its_input(
     voter_client, product, owner, items
 ):
-    round = open_round(product, owner, method="dots")
+    round = open_round(product, owner, method="dots", dot_budget=10, dot_max_per_item=3)
     response = voter_client.post(
         reverse("prioritisation:ballot", args=[round.pk]),
-        {f"dots-{items[0].pk}": "-1", f"dots-{items[1].pk}": "lots"},
+        {f"dots-{items[0].pk}": "-1", f"dots-{items[1].pk}": "lots", f"dots-{items[2].pk}": "4"},
     )
     assert response.status_code == 422
     html = response.content.decode()
     assert html.count("Dots for “Choice 1”: dots cannot be negative.") == 1
     assert html.count("Dots for “Choice 2”: “lots” is not a whole number.") == 1
+    assert html.count("Dots for “Choice 3”: at most 3 on one item.") == 1
     tag = re.search(rf'<input[^>]*name="dots-{items[0].pk}"[^>]*>', html).group(0)
     assert 'aria-invalid="true"' in tag and f"dots-{items[0].pk}-error" in tag
 
@@ -198,6 +199,23 @@ def test_an_undo_of_a_later_reorder_leaves_the_adoption_standing(
         owner_client.get(reverse("prioritisation:round_list", args=[product.pk])).content
     )
     assert "Closed, adopted" in listing and "undone" not in listing
+
+
+def test_the_round_list_query_count_does_not_grow_with_adopted_rounds(
+    owner_client, owner, product, items, voter, django_assert_max_num_queries
+):
+    """Guards against a query per round for the adoption's reorder (was it undone?)."""
+    for n in range(8):
+        round = open_round(product, owner, title=f"Round {n}")
+        services.ballot_submit(round=round, voter=voter, ranking=[[items[n % 4].pk]])
+        services.round_close(round_id=round.pk)
+        round.refresh_from_db()
+        services.round_adopt(round=round, actor=owner)
+        if n % 2:
+            backlog_services.order_undo(product=product, actor=owner)
+    with django_assert_max_num_queries(12):
+        page = owner_client.get(reverse("prioritisation:round_list", args=[product.pk]))
+    assert text_of(page.content).count("adopted, then undone") == 4
 
 
 # 5. ---------------------------------------------------------- what the voter votes on
