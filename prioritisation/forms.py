@@ -256,6 +256,13 @@ class MetricForm(forms.ModelForm):
         model = BenefitMetric
         fields = ["name", "unit", "description", "weight", "higher_is_better"]
         widgets = {"description": forms.Textarea(attrs={"rows": 3})}
+        help_texts = {
+            "unit": "What one of the metric counts, and over what period: “hours per month”, "
+            "“£ per year”, “days”. Pages then say “12 hours a month” or “£14,960 a year”; "
+            "start with £ for money.",
+            "weight": "How much this metric matters in the score: 1 is normal, 2 counts twice "
+            "as much, 0 leaves it out.",
+        }
 
     def clean_weight(self):
         weight = self.cleaned_data["weight"]

@@ -96,18 +96,37 @@ def quantity(value: Decimal | float | None, unit: str) -> str:
     if value is None:
         return ""
     unit = unit_words(unit)
-    currency = next((c for c in CURRENCIES if unit.startswith(c)), "")
+    text = amount(value, unit)
+    currency = _currency(unit)
     if currency:
-        amount = Decimal(str(value))
-        text = _plain(abs(amount), 0 if amount == amount.to_integral_value() else 2)
-        if "." in text and len(text.rsplit(".", 1)[1]) == 1:
-            text += "0"  # £12.5 reads £12.50
-        sign = MINUS if amount < 0 else ""
-        return f"{sign}{currency}{text} {unit[len(currency) :].strip()}".strip()
-    text = _plain(value)
+        return f"{text} {unit[len(currency) :].strip()}".strip()
     if not unit:
         return text
     return f"{text} {_singular(unit) if text in {'1', MINUS + '1'} else unit}"
+
+
+def amount(value: Decimal | float | None, unit: str) -> str:
+    """Just the number of a quantity, for a table whose heading gives the unit: "£14,960"
+    for a money metric (pence only when there are any), "1,250" otherwise."""
+    if value is None:
+        return ""
+    currency = _currency(unit_words(unit))
+    if not currency:
+        return _plain(value)
+    number = Decimal(str(value))
+    text = _plain(abs(number), 0 if number == number.to_integral_value() else 2)
+    if "." in text and len(text.rsplit(".", 1)[1]) == 1:
+        text += "0"  # £12.5 reads £12.50
+    return f"{MINUS if number < 0 else ''}{currency}{text}"
+
+
+def number(value: Decimal | float | None) -> str:
+    """A plain number for people: "1" for 1.00, "2.5" for 2.50, "1,250" for 1250."""
+    return "" if value is None else _plain(value)
+
+
+def _currency(unit: str) -> str:
+    return next((c for c in CURRENCIES if unit.startswith(c)), "")
 
 
 def score_meaning(method: str) -> str:

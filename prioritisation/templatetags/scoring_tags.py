@@ -10,10 +10,12 @@ from prioritisation import words
 register = template.Library()
 
 for name in (
+    "amount",
     "and_list",
     "benefit_adjustment",
     "effort_adjustment",
     "figures_apart",
+    "number",
     "percent",
     "points",
     "quantity",

@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 
 from prioritisation.words import (
+    amount,
     and_list,
     figures_apart,
     optimism_sentence,
@@ -141,3 +142,43 @@ def test_a_part_of_the_score_reads_as_a_percentage():
     assert share_of(0.205, 0.459) == "45%"
     assert share_of(-0.05, 0.5) == "−10%"
     assert share_of(1, 0) == ""
+
+
+def test_a_table_cell_gives_the_number_and_the_money_sign_its_heading_the_rest():
+    assert amount(Decimal("14960.00"), "£ per year") == "£14,960"
+    assert amount(Decimal("386.00"), "hours per month") == "386"
+    assert amount(Decimal("-12.5"), "£") == "−£12.50"
+
+
+def test_the_benefit_table_gives_units_in_words_and_numbers_for_people():
+    from django.template.loader import render_to_string
+
+    from backlog.showandtell import BenefitTable
+
+    table = BenefitTable(
+        cohorts=["Citizens", "Colleagues"],
+        rows=[
+            {
+                "metric": "Cash saved",
+                "unit": "£ per year",
+                "cells": [
+                    {"value": Decimal("14960.00"), "width": "100"},
+                    {"value": Decimal("0"), "width": "0"},
+                ],
+                "total": Decimal("14960.00"),
+            },
+            {
+                "metric": "Staff hours saved",
+                "unit": "hours per month",
+                "cells": [
+                    {"value": Decimal("1250.50"), "width": "100"},
+                    {"value": Decimal("12"), "width": "1"},
+                ],
+                "total": Decimal("1262.50"),
+            },
+        ],
+    )
+    html = render_to_string("backlog/_benefit_table.html", {"table": table, "caption": "Week"})
+    assert 'Cash saved <span class="muted">(£ a year)</span>' in html
+    assert ">£14,960</td>" in html and "<strong>£14,960</strong>" in html
+    assert ">1,250.5</td>" in html and "<strong>1,262.5</strong>" in html

@@ -197,6 +197,22 @@ def test_metric_pages_are_for_admins_of_the_organisation(
     assert BenefitMetric.objects.get(pk=metric.pk).weight == metric.weight
 
 
+def test_the_metric_list_gives_units_in_words_and_weights_without_trailing_zeros(make_member):
+    admin = client_for(make_member(admin=True))
+    html = admin.get(reverse("prioritisation:metric_list")).content.decode()
+    cash = html[html.index("<strong>Cash saved</strong>") :]
+    cash = cash[: cash.index("</tr>")]
+    assert '<td data-label="Unit">£ a year</td>' in cash
+    assert '<td class="num" data-label="Weight">1</td>' in cash
+
+
+def test_the_metric_form_says_how_a_unit_will_read(make_member, organisation):
+    admin = client_for(make_member(admin=True))
+    metric = organisation.metrics.get(name="Cash saved")
+    html = admin.get(reverse("prioritisation:metric_edit", args=[metric.pk])).content.decode()
+    assert "“£14,960 a year”" in html and "“12 hours a month”" in html
+
+
 def test_backlog_can_be_ordered_by_score_and_by_one_cohort(owner_client, product, organisation):
     citizens = organisation.cohorts.get(name="Citizens")
     leaders = organisation.cohorts.get(name="Leaders")
