@@ -7,8 +7,17 @@ from dataclasses import dataclass
 
 import numpy as np
 from django.db import connection
-from django.db.models import Case, FloatField, Prefetch, QuerySet, Sum, Value, When
-from django.db.models.functions import Cast
+from django.db.models import (
+    BooleanField,
+    Case,
+    FloatField,
+    Prefetch,
+    QuerySet,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Cast, Coalesce
 
 from backlog.models import OPEN_STATUSES, BacklogItem, Product
 from customers.models import Cohort, Organisation
@@ -69,6 +78,38 @@ def _rows(queryset: QuerySet) -> list[tuple]:
         return cursor.fetchall()
 
 
+_COPY_TYPES = {"i8": "bigint", "f8": "double precision", "b1": "boolean"}
+
+
+def _columns(queryset: QuerySet, dtypes: tuple[str, ...]) -> list[np.ndarray]:
+    """A values_list queryset's columns as NumPy arrays of ``dtypes`` ("i8", "f8", "b1").
+
+    On PostgreSQL by one binary COPY laid straight onto a NumPy record array: 400,000
+    estimate rows arrive in tens of milliseconds, where building a Python tuple per row
+    took most of a second. Columns must not be NULL (coalesce them in the queryset)."""
+    sql, params = queryset.query.sql_with_params()
+    if connection.vendor != "postgresql":
+        rows = _rows(queryset)
+        return [
+            np.array([row[k] for row in rows], dtype=dtype).reshape(len(rows))
+            for k, dtype in enumerate(dtypes)
+        ]
+    names = [f"c{k}" for k in range(len(dtypes))]
+    select = ", ".join(f"{name}::{_COPY_TYPES[d]}" for name, d in zip(names, dtypes, strict=True))
+    query = f"SELECT {select} FROM ({sql}) AS q ({', '.join(names)})"
+    copy_sql = f"COPY ({query}) TO STDOUT (FORMAT binary)"
+    with connection.cursor() as cursor, cursor.cursor.copy(copy_sql, params) as copy:
+        data = b"".join(copy)
+    layout = [("fields", ">i2")]
+    for k, dtype in enumerate(dtypes):
+        layout += [(f"len{k}", ">i4"), (f"val{k}", np.dtype(dtype).newbyteorder(">"))]
+    layout = np.dtype(layout)
+    header, trailer = 19, 2  # signature, flags and extension length; the -1 field count
+    count = (len(data) - header - trailer) // layout.itemsize
+    rows = np.frombuffer(data, dtype=layout, count=count, offset=header)
+    return [rows[f"val{k}"].astype(dtype) for k, dtype in enumerate(dtypes)]
+
+
 def _index_of(ids: np.ndarray, wanted: np.ndarray) -> np.ndarray:
     """Position of each of ``wanted`` in ``ids`` (all present)."""
     order = np.argsort(ids, kind="stable")
@@ -80,16 +121,21 @@ def scoring_data(*, product: Product, with_inputs: bool) -> ScoringData:
 
     Items come oldest first, so an item's position is its age key."""
     organisation_id = product.organisation_id
-    items = _rows(
+    item_ids, open_mask, effort = _columns(
         BacklogItem.objects.filter(product=product)
         .order_by("created_at", "pk")
-        .annotate(effort_f=Cast("effort", FloatField()))
-        .values_list("pk", "status", "effort_f")
+        .annotate(
+            is_open=Case(
+                When(status__in=OPEN_STATUSES, then=Value(True)),
+                default=Value(False),
+                output_field=BooleanField(),
+            ),
+            effort_f=Coalesce(Cast("effort", FloatField()), Value(float("nan"))),
+        )
+        .values_list("pk", "is_open", "effort_f"),
+        ("i8", "b1", "f8"),
     )
-    n = len(items)
-    item_ids = np.fromiter((row[0] for row in items), dtype=np.int64, count=n)
-    open_mask = np.fromiter((row[1] in OPEN_STATUSES for row in items), dtype=bool, count=n)
-    effort = np.array([np.nan if row[2] is None else row[2] for row in items], dtype=np.float64)
+    n = len(item_ids)
     cohorts = list(
         Cohort.objects.filter(organisation_id=organisation_id)
         .order_by("pk")
@@ -104,20 +150,20 @@ def scoring_data(*, product: Product, with_inputs: bool) -> ScoringData:
         *(When(confidence=level, then=Value(f)) for level, f in CONFIDENCE_FRACTION.items()),
         output_field=FloatField(),
     )
-    rows = _rows(
+    estimate_item, estimate_cohort, estimate_metric, value, fraction = _columns(
         BenefitEstimate.objects.filter(item__product=product)
         .annotate(value_f=Cast("value", FloatField()), confidence_f=confidence)
-        .values_list("item_id", "cohort_id", "metric_id", "value_f", "confidence_f")
+        .values_list("item_id", "cohort_id", "metric_id", "value_f", "confidence_f"),
+        ("i8", "i8", "i8", "f8", "f8"),
     )
-    table = np.array(rows, dtype=np.float64).reshape(len(rows), 5)
     cohort_ids = np.array([pk for pk, _w in cohorts], dtype=np.int64)
     metric_ids = np.array([pk for pk, _w, _h in metrics], dtype=np.int64)
     estimate_rows = (
-        _index_of(item_ids, table[:, 0].astype(np.int64)),
-        _index_of(cohort_ids, table[:, 1].astype(np.int64)),
-        _index_of(metric_ids, table[:, 2].astype(np.int64)),
-        table[:, 3],
-        table[:, 4],
+        _index_of(item_ids, estimate_item),
+        _index_of(cohort_ids, estimate_cohort),
+        _index_of(metric_ids, estimate_metric),
+        value,
+        fraction,
     )
     reach = np.zeros(n)
     inputs: dict[int, ItemScoringInputs] = {}

@@ -5,7 +5,12 @@
 ``rounds``: voting rounds, ballots, closing and adopting results.
 """
 
-from prioritisation.services.recompute import scores_compute, scores_recompute
+from prioritisation.services.recompute import (
+    Rescore,
+    scores_compute,
+    scores_recompute,
+    scores_rescore,
+)
 from prioritisation.services.rounds import (
     BallotRefused,
     ballot_submit,
@@ -26,6 +31,7 @@ from prioritisation.services.scores import (
     scores_pending,
     scores_refresh,
     scores_refresh_organisation,
+    scores_request_rescore,
     scoring_inputs_update,
     scoring_settings_update,
 )
@@ -33,6 +39,7 @@ from prioritisation.services.scores import (
 __all__ = [
     "SYNC_RECOMPUTE_MAX_ITEMS",
     "BallotRefused",
+    "Rescore",
     "EstimateCell",
     "ballot_submit",
     "estimates_save",
@@ -48,8 +55,10 @@ __all__ = [
     "scores_compute",
     "scores_pending",
     "scores_recompute",
+    "scores_rescore",
     "scores_refresh",
     "scores_refresh_organisation",
+    "scores_request_rescore",
     "scoring_inputs_update",
     "scoring_settings_update",
 ]

@@ -223,12 +223,13 @@ def scores_refresh(*, product: Product, item_count: int | None = None) -> None:
     if item_count <= SYNC_RECOMPUTE_MAX_ITEMS:
         scores_recompute(product_id=product.pk)
     else:
-        _enqueue_recompute([product.pk])
+        scores_request_rescore(product_ids=[product.pk])
 
 
-def _enqueue_recompute(product_ids: list[int]) -> None:
+def scores_request_rescore(*, product_ids: list[int]) -> None:
     """Mark the products "being updated" and queue their rescores, in the caller's
-    transaction: two INSERTs, whatever the number of products."""
+    transaction: two INSERTs, whatever the number of products. The mark's new time is what
+    tells a rescore already running that its inputs changed (``recompute.scores_rescore``)."""
     from prioritisation.tasks import recompute_product_scores
 
     now = timezone.now()
@@ -256,4 +257,4 @@ def scores_refresh_organisation(*, organisation_id: int) -> None:
         for product in products:
             scores_recompute(product_id=product.pk)
     elif products:
-        _enqueue_recompute([product.pk for product in products])
+        scores_request_rescore(product_ids=[product.pk for product in products])
