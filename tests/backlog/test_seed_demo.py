@@ -110,3 +110,73 @@ def test_seed_demo_refuses_to_take_over_an_operator_account_with_a_demo_name():
     operator.refresh_from_db()
     assert operator.is_superuser and operator.is_staff
     assert not Membership.objects.filter(user=operator).exists()
+
+
+# ------------------------------------------------------------ the demo's past, as a team made it
+
+
+def _section(page: str, key: str, following: str) -> str:
+    return page[page.index(f'id="section-{key}"') : page.index(f'id="section-{following}"')]
+
+
+def test_after_seed_demo_the_show_and_tell_names_who_finished_every_item():
+    """Before: the demo wrote statuses straight into the rows with no history, so "Done this
+    week" said "By —" for every item. Now each status change is made through the item
+    service by a person, at a plausible moment in the past."""
+    import re
+
+    from backlog.models import ShowAndTell
+    from tests.conftest import client_for
+
+    call_command("seed_demo", stdout=io.StringIO())
+    client = client_for(get_user_model().objects.get(username="delivery"))
+    statuses, live_this_week = set(), 0
+    for session in ShowAndTell.objects.select_related("product"):
+        page = client.get(f"/show-and-tell/{session.pk}/").content.decode()
+        done = _section(page, "done", "benefit")
+        by = re.findall(r'data-label="By">([^<]*)</td>', done)
+        assert by, f"{session.product}: nothing done this week"
+        assert all(name.strip() and name.strip() != "—" for name in by), by
+        statuses |= set(re.findall(r'data-label="Status"><span class="tag tag--(\w+)"', done))
+        golive = _section(page, "golive", "decisions")
+        live_this_week += "Live this week:" in golive
+        assert "Signed by" in golive  # some items already carry signatures, with names
+    assert statuses == {"done", "live"}
+    assert live_this_week == 3
+
+
+def test_the_demos_history_agrees_with_its_items_and_names_people():
+    """Every status an item holds was reached by a recorded change: the event's time is the
+    item's timestamp for that status, in the past, after the item was created; the
+    trigger-kept history (append-only, so dated when the demo was loaded) says which person
+    made each change, not just the command."""
+    from django.utils import timezone
+
+    from backlog.models import STATUS_TIMESTAMP_FIELD, ItemEvent, ItemStatus
+
+    call_command("seed_demo", stdout=io.StringIO())
+    now = timezone.now()
+    names = {u.pk: u.username for u in get_user_model().objects.all()}
+    history = BacklogItem.pgh_event_model.objects.select_related("pgh_context")
+    for item in BacklogItem.objects.exclude(status=ItemStatus.IDEA):
+        moves = ItemEvent.objects.filter(item=item, kind="status").order_by("created_at")
+        reached = {e.data["to"]: e for e in moves}
+        if item.ready_at is not None:  # written up ready by the owner
+            created = ItemEvent.objects.get(item=item, kind="created")
+            assert created.actor.username == "owner"
+            assert created.created_at == item.created_at == item.ready_at < now
+        for status in (ItemStatus.IN_PROGRESS, ItemStatus.DONE, ItemStatus.REJECTED):
+            stamp = getattr(item, STATUS_TIMESTAMP_FIELD[status])
+            if stamp is None:
+                continue
+            event = reached[status.value]
+            assert event.actor is not None
+            assert event.created_at == stamp
+            assert item.created_at < stamp < now
+        if item.status == ItemStatus.LIVE:
+            went = ItemEvent.objects.get(item=item, kind="went_live")
+            assert went.created_at == item.live_at > item.done_at
+        changes = history.filter(pgh_obj=item, pgh_label="update")
+        assert changes.exists() or item.status == ItemStatus.READY
+        for change in changes:
+            assert names.get(change.pgh_context.metadata.get("user")), change.pgh_context.metadata

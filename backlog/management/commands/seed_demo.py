@@ -4,8 +4,11 @@ and ~150 items. Safe to run twice: everything is looked up by a natural key firs
 from __future__ import annotations
 
 import random
-from datetime import timedelta
+from collections import Counter
+from contextlib import AbstractContextManager
+from datetime import datetime, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
@@ -14,17 +17,21 @@ from django.utils import timezone
 
 from backlog import services
 from backlog.management.commands.demo_data import CAPABILITIES, PRODUCTS
+from backlog.management.commands.demo_past import Clock, Plan, plan
 from backlog.models import (
     STATUS_TIMESTAMP_FIELD,
     BacklogItem,
     Capability,
     DigitisationLevel,
+    GoLiveSignature,
+    ItemEvent,
     ItemStatus,
     Product,
     ProductRoleKind,
 )
-from backlog.services.sessions import local_today, session_for_week
-from customers.history import command_context
+from backlog.services.sessions import go_live_sign, local_today, session_for_week
+from backlog.showandtell import Window, window
+from customers.history import command_context, history_context
 from customers.models import Cohort, Membership, Organisation, OrganisationRole
 from customers.services import membership_create, organisation_create
 from prioritisation.models import BenefitEstimate, BenefitMetric, VotingRound
@@ -110,18 +117,25 @@ class Command(BaseCommand):
     help = "Create the Riverside District Council demo (idempotent)."
 
     def handle(self, *args, **options) -> None:
-        # Its writes appear in the history as done by this command, not by a person.
-        with command_context("seed_demo"), transaction.atomic():
-            organisation = self._organisation()
-            users = self._people(organisation)
-            capabilities = self._capabilities(organisation)
+        self.now = timezone.now()
+        # Every moment the demo's past is dated at is before this; a row this run writes
+        # is after it.
+        self.cutoff = self.now - timedelta(minutes=10)
+        with transaction.atomic():
+            # Setting the council up is the command's doing, and the history says so...
+            with command_context("seed_demo"):
+                organisation = self._organisation()
+                users = self._people(organisation)
+                capabilities = self._capabilities(organisation)
+                products = [self._product(organisation, spec, users) for spec in PRODUCTS]
+            # ... the team's work (items, their statuses, sign-offs, estimates, votes) is
+            # each person's, made through the services as a real team's is (see _as).
             created = 0
-            for spec in PRODUCTS:
-                product = self._product(organisation, spec, users)
-                created += self._items(product, spec, users["owner"], capabilities)
+            for spec, product in zip(PRODUCTS, products, strict=True):
+                session, _ = session_for_week(product=product, day=local_today(product))
+                created += self._items(product, spec, users, capabilities, window(session))
                 self._estimates(product, users["analyst"])
                 self._voting_round(product, users)
-                session_for_week(product=product, day=local_today(product))
         total = BacklogItem.objects.filter(product__organisation=organisation).count()
         self.stdout.write(
             self.style.SUCCESS(
@@ -204,39 +218,95 @@ class Command(BaseCommand):
                 services.product_role_grant(product=product, user=users[username], role=role)
         return product
 
-    def _items(self, product: Product, spec: dict, owner, capabilities: list[Capability]) -> int:
+    def _items(
+        self,
+        product: Product,
+        spec: dict,
+        users: dict,
+        capabilities: list[Capability],
+        week: Window,
+    ) -> int:
         rng = random.Random(spec["prefix"])  # same demo on every machine
         cohorts = list(Cohort.objects.filter(organisation=product.organisation).order_by("name"))
         existing = set(
             BacklogItem.objects.filter(product=product).values_list("external_key", flat=True)
         )
-        now = timezone.now()
+        clock = Clock(ZoneInfo(product.organisation.time_zone), self.now, week.start)
+        seen: Counter[str] = Counter()
         created = 0
         for number, title in enumerate(spec["titles"], start=1):
             key = f"{spec['prefix']}-{number:03d}"
+            status = STATUS_MIX[(number * 7) % len(STATUS_MIX)]
+            nth = seen[status]
+            seen[status] += 1
             if key in existing:
                 continue
-            status = STATUS_MIX[(number * 7) % len(STATUS_MIX)]
             level = rng.choice(DigitisationLevel.values)
             item_cohorts = rng.sample(cohorts, k=rng.choice([1, 1, 2, 2, 3]))
             caps = rng.sample(capabilities, k=rng.choice([0, 1, 1, 2]))
             builds = caps[:1] if rng.random() < 0.3 else []
-            item = services.item_create(
-                product=product,
-                actor=owner,
-                title=title,
-                description=_story(product, item_cohorts),
-                digitisation_level=level,
-                status=ItemStatus.IDEA,
-                effort=Decimal(rng.choice(EFFORTS)) if rng.random() > 0.08 else None,
-                cohorts=item_cohorts,
-                builds=builds,
-                reuses=[c for c in caps if c not in builds],
-                external_key=key,
-            )
-            self._backdate(item, status, now, rng)
+            past = plan(status, nth=nth, number=number, clock=clock, rng=rng)
+            owner = users["owner"]
+            with self._as(owner):
+                item = services.item_create(
+                    product=product,
+                    actor=owner,
+                    title=title,
+                    description=_story(product, item_cohorts),
+                    digitisation_level=level,
+                    status=past.created_as,
+                    effort=Decimal(rng.choice(EFFORTS)) if rng.random() > 0.08 else None,
+                    cohorts=item_cohorts,
+                    builds=builds,
+                    reuses=[c for c in caps if c not in builds],
+                    external_key=key,
+                )
+            stamps = {"created_at": past.created}
+            if past.created_as in STATUS_TIMESTAMP_FIELD:
+                stamps[STATUS_TIMESTAMP_FIELD[past.created_as]] = past.created
+            self._backdate(item, past.created, **stamps)
+            self._live_through(item, past, users, item_cohorts)
             created += 1
         return created
+
+    def _as(self, person) -> AbstractContextManager:
+        """The history of what is written inside names ``person``, as a request of theirs
+        would (and the command, so the demo's rows can be told apart)."""
+        return history_context(user=person.pk, command="seed_demo")
+
+    def _live_through(self, item: BacklogItem, past: Plan, users: dict, cohorts: list) -> None:
+        """Move the item through its planned statuses and signatures, each by its person
+        through the services, each recorded at its planned moment."""
+        for status, who, moment in past.steps:
+            person = users[who]
+            with self._as(person):
+                services.item_update(
+                    item=item,
+                    actor=person,
+                    title=item.title,
+                    description=item.description,
+                    digitisation_level=item.digitisation_level,
+                    status=status,
+                    effort=item.effort,
+                    cohorts=cohorts,
+                )
+            self._backdate(item, moment, **{STATUS_TIMESTAMP_FIELD[status]: moment})
+        for who, role, moment in past.signatures:
+            person = users[who]
+            with self._as(person):
+                live = go_live_sign(item=item, signer=person, role=role)
+            self._backdate(item, moment, **({"live_at": moment} if live else {}))
+
+    def _backdate(self, item: BacklogItem, moment: datetime, **stamps: datetime) -> None:
+        """Date what the last change wrote (its item events, a signature) at ``moment``, and
+        set the item's timestamps to match; the timestamps are not tracked, so this records
+        no change of its own. The trigger-kept history is append-only (no code path may
+        rewrite it): it keeps the true time the demo was loaded, with the person's name."""
+        ItemEvent.objects.filter(item=item, created_at__gt=self.cutoff).update(created_at=moment)
+        GoLiveSignature.objects.filter(item=item, signed_at__gt=self.cutoff).update(
+            signed_at=moment
+        )
+        BacklogItem.objects.filter(pk=item.pk).update(updated_at=moment, **stamps)
 
     def _estimates(self, product: Product, analyst) -> None:
         """Benefit estimates for every item that has none, for its target cohorts."""
@@ -262,39 +332,28 @@ class Command(BaseCommand):
                             updated_by=analyst,
                         )
                     )
-        BenefitEstimate.objects.bulk_create(rows)
-        scores_recompute(product_id=product.pk)
+        with self._as(analyst):
+            BenefitEstimate.objects.bulk_create(rows)
+            scores_recompute(product_id=product.pk)
 
     def _voting_round(self, product: Product, users: dict) -> None:
         """An open Schulze round on the top eight items, with three ballots already in."""
         if VotingRound.objects.filter(product=product).exists():
             return
         now = timezone.now()
-        round = round_create(
-            product=product,
-            actor=users["owner"],
-            title=f"What should {product.name.lower()} build next?",
-            method="schulze",
-            opens_at=now - timedelta(days=1),
-            closes_at=now + timedelta(days=6),
-            shortlist_size=8,
-        )
+        with self._as(users["owner"]):
+            round = round_create(
+                product=product,
+                actor=users["owner"],
+                title=f"What should {product.name.lower()} build next?",
+                method="schulze",
+                opens_at=now - timedelta(days=1),
+                closes_at=now + timedelta(days=6),
+                shortlist_size=8,
+            )
         shortlist = list(round.candidates.order_by("position").values_list("item_id", flat=True))
         rng = random.Random(f"votes-{product.name}")
         for username in ("voter", "citizen", "leader"):
             ranked = rng.sample(shortlist, k=5)
-            ballot_submit(round=round, voter=users[username], ranking=[[pk] for pk in ranked])
-
-    def _backdate(self, item: BacklogItem, status: str, now, rng: random.Random) -> None:
-        """Give the item a plausible past: it entered each earlier status days apart."""
-        path = [ItemStatus.READY, ItemStatus.IN_PROGRESS, ItemStatus.DONE, ItemStatus.LIVE]
-        stamps = {"created_at": now - timedelta(days=rng.randint(40, 200))}
-        if status == ItemStatus.REJECTED:
-            stamps["rejected_at"] = now - timedelta(days=rng.randint(1, 30))
-        elif status != ItemStatus.IDEA:
-            steps = path[: path.index(status) + 1]
-            moment = now - timedelta(days=rng.randint(0, 4) + 7 * (len(steps)))
-            for step in steps:
-                moment += timedelta(days=rng.randint(3, 7))
-                stamps[STATUS_TIMESTAMP_FIELD[step]] = min(moment, now)
-        BacklogItem.objects.filter(pk=item.pk).update(status=status, **stamps)
+            with self._as(users[username]):
+                ballot_submit(round=round, voter=users[username], ranking=[[pk] for pk in ranked])
