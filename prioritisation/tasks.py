@@ -4,10 +4,10 @@ from prioritisation import services
 
 
 # Acknowledged when done, and given back to the queue if its worker dies mid-run: the rescore
-# is one transaction (a killed run leaves nothing behind) that replaces the whole set.
+# writes in one transaction (a killed run leaves nothing behind) and brings every row up to date.
 @shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
 def recompute_product_scores(*, product_id: int) -> int:
-    """Rescore one product in the background. Idempotent: it replaces the whole set."""
+    """Rescore one product in the background. Idempotent: a second run writes no row."""
     return services.scores_recompute(product_id=product_id)
 
 

@@ -180,3 +180,38 @@ def test_a_rescore_writes_exactly_the_rows_whose_figures_changed(product, cohort
     assert after[items[30].pk] == 11
     assert changed == {items[30].pk} | {item.pk for item in items[10:30]}
     assert result.rows_written == len(changed) == 21
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_background_rescores_and_saves_that_rescore_in_the_request_never_deadlock(
+    product, owner, cohorts, metrics
+):
+    """A save on a small product rescores in its request (product, item, then the scores
+    lock) while a background rescore of the same product runs again and again (the scores
+    lock, then its rows). Every save commits; the last stored scores count every save."""
+    from tests.prioritisation.test_lock_order import run_together
+
+    require_postgresql()
+    items = BacklogItemFactory.create_batch(40, product=product)
+    saves_done = threading.Event()
+
+    def rescore() -> None:
+        while not saves_done.is_set():
+            services.scores_rescore(product_id=product.pk)
+
+    def save() -> None:
+        try:
+            for n, item in enumerate(items[:20]):
+                cell = services.EstimateCell(
+                    cohorts["Leaders"], metrics["Cash saved"], Decimal(n + 1)
+                )
+                services.estimates_save(item=item, actor=owner, cells=[cell])
+                item_move(item=item, actor=owner, to="top")
+        finally:
+            saves_done.set()
+
+    assert run_together(rescore, save) == []
+    assert BenefitEstimate.objects.filter(item__product=product).count() == 20
+    assert ItemScore.objects.get(item=items[19]).rank == 1  # the largest, saved last
+    assert ItemScore.objects.filter(product=product).count() == 40
