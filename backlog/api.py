@@ -79,13 +79,14 @@ class ProductListView(generics.ListAPIView):
     """The products of the user's organisation, with their item counts."""
 
     serializer_class = ProductSerializer
+    # Pages by cursor on this key (config.rest.CursorPagination): the name is unique in the
+    # organisation (product_unique_name_per_organisation, whose index serves the page).
+    ordering = ("name", "pk")
 
     def get_queryset(self) -> QuerySet[Product]:
         if getattr(self, "swagger_fake_view", False):  # schema generation: no user
             return Product.objects.none()
-        products = selectors.product_list(organisation=organisation_or_404(self.request.user))
-        # The counts' GROUP BY drops Meta.ordering, and pages need a stable order.
-        return products.order_by("name", "pk")
+        return selectors.product_list(organisation=organisation_or_404(self.request.user))
 
 
 # ---------------------------------------------------------------- items
@@ -217,6 +218,10 @@ def _item_response(request: Request, pk: int, status_code: int = status.HTTP_200
 
 class ProductItemsView(generics.GenericAPIView):
     serializer_class = ItemSerializer
+    # The manual order, paged by cursor: rank_key is unique in the product, and the
+    # item_unique_rank_key_per_product index finds the page after any key, so the last
+    # page costs what the first does.
+    ordering = ("rank_key", "pk")
 
     @extend_schema(
         parameters=[ItemFilterSerializer],
@@ -317,13 +322,16 @@ class ProductSessionsView(generics.ListAPIView):
     """The product's show-and-tells, newest first."""
 
     serializer_class = SessionSerializer
+    # Newest first, paged by cursor on the week: one session per product per week
+    # (show_and_tell_one_per_week, whose index serves the page).
+    ordering = ("-week_start", "-pk")
 
     def get_queryset(self) -> QuerySet[ShowAndTell]:
         if getattr(self, "swagger_fake_view", False):  # schema generation: no user
             return ShowAndTell.objects.none()
         product = product_for_user(self.request.user, self.kwargs["pk"])
         product_people_roles(self.request.user, product)
-        return ShowAndTell.objects.filter(product=product).order_by("-date", "-pk")
+        return ShowAndTell.objects.filter(product=product)
 
     @extend_schema(
         responses={

@@ -1,13 +1,17 @@
 """The API's input edge (set as Django REST framework's defaults in settings): a JSON parser
-that refuses what would fail deeper down, one pagination with a cap, and serializer fields
-that take exactly what the OpenAPI schema says.
+that refuses what would fail deeper down, one pagination (by cursor, with a cap), and
+serializer fields that take exactly what the OpenAPI schema says.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils import timezone
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from rest_framework import pagination, parsers, serializers
-from rest_framework.exceptions import ParseError, ValidationError
+from rest_framework.exceptions import NotFound, ParseError, ValidationError
 
 from config.http import BIGINT_MAX, NUL, parse_int
 
@@ -64,39 +68,94 @@ class JSONParser(parsers.JSONParser):
         return data
 
 
-class LimitOffsetPagination(pagination.LimitOffsetPagination):
-    """``limit`` at most ``max_limit`` (a larger one is capped); a ``limit`` or ``offset``
-    that is not a count is refused with 400, as the schema says, instead of quietly
-    ignored. An offset past the end is an empty page."""
+class CursorPagination(pagination.CursorPagination):
+    """Pages by cursor (keyset): each page continues after the last row of the page before,
+    by the view's ``ordering`` (an indexed key, unique or nearly, then the id), so the last
+    page costs what the first does and nothing counts the rows.
 
-    max_limit = 1000
-    limit_query_description = (
-        f"Number of results to return per page: 1 or more; more than {max_limit} is capped."
+    ``limit`` at most ``max_page_size`` (a larger one is capped); a ``limit`` that is not a
+    count, or a cursor this API did not give, is refused with 400, as the schema says.
+    ``offset`` is refused too: ignored, it would hand a client counting offsets the first
+    page for ever.
+
+    A walk by ``next`` returns every row that stays where it is exactly once, in order,
+    whatever else changes meanwhile; a row moved during the walk is returned where it
+    stands when the walk reaches its new place (so once, twice or not at all).
+    """
+
+    ordering = ("-pk",)  # a view's ``ordering`` replaces it
+    page_size_query_param = "limit"
+    max_page_size = 1000
+    page_size_query_description = (
+        f"Number of results to return per page: 1 or more; more than {max_page_size} is capped."
     )
-    offset_query_description = "How many results to skip: 0 or more."
+    cursor_query_description = (
+        "Where the page starts: the value in the next or previous link. Omit for the first page."
+    )
+    invalid_cursor_message = (
+        "Not a cursor this API gave: follow the next and previous links as they are."
+    )
+    offset_refused_message = (
+        "Lists page by cursor, not offset: follow the next link, which carries the cursor."
+    )
 
-    def _count_param(self, request, name: str, *, minimum: int) -> int | None:
-        raw = request.query_params.get(name)
+    def paginate_queryset(self, queryset, request, view=None):
+        if "offset" in request.query_params:
+            raise ValidationError({"offset": [self.offset_refused_message]})
+        self._model = queryset.model
+        return super().paginate_queryset(queryset, request, view)
+
+    def get_ordering(self, request, queryset, view) -> tuple[str, ...]:
+        return tuple(getattr(view, "ordering", None) or self.ordering)
+
+    def get_page_size(self, request) -> int:
+        raw = request.query_params.get(self.page_size_query_param)
         if raw is None:
-            return None
-        number = parse_int(raw)
-        if number is None or number < minimum:
-            raise ValidationError({name: [f"Give a whole number of {minimum} or more."]})
-        return number
+            return self.page_size
+        limit = parse_int(raw)
+        if limit is None or limit < 1:
+            raise ValidationError(
+                {self.page_size_query_param: ["Give a whole number of 1 or more."]}
+            )
+        return min(limit, self.max_page_size)
 
-    def get_limit(self, request) -> int:
-        limit = self._count_param(request, self.limit_query_param, minimum=1)
-        return self.default_limit if limit is None else min(limit, self.max_limit)
+    def decode_cursor(self, request):
+        try:
+            cursor = super().decode_cursor(request)
+        except NotFound:
+            raise self._invalid_cursor() from None
+        if cursor is not None and cursor.position is not None:
+            self._check_position(cursor.position)
+        return cursor
 
-    def get_offset(self, request) -> int:
-        offset = self._count_param(request, self.offset_query_param, minimum=0)
-        return 0 if offset is None else min(offset, BIGINT_MAX)
+    def _check_position(self, position: str) -> None:
+        """The position is filtered on as the ordering key's value (``key > position``):
+        anything the key's column would not hold is a 400 here, not a 500 in the query.
+        Only the text the API writes into its cursors passes (``str()`` of the value)."""
+        name = self.ordering[0].lstrip("-")
+        options = self._model._meta
+        field = options.pk if name == "pk" else options.get_field(name)
+        try:
+            value = field.clean(position, None)
+        except DjangoValidationError:
+            raise self._invalid_cursor() from None
+        naive = isinstance(value, datetime) and timezone.is_naive(value)
+        if NUL in position or naive or str(value) != position:
+            raise self._invalid_cursor()
+
+    def _invalid_cursor(self) -> ValidationError:
+        return ValidationError({self.cursor_query_param: [self.invalid_cursor_message]})
+
+    def get_paginated_response_schema(self, schema: dict) -> dict:
+        page = super().get_paginated_response_schema(schema)
+        page["required"] = ["next", "previous", "results"]
+        return page
 
     def get_schema_operation_parameters(self, view) -> list[dict]:
         parameters = super().get_schema_operation_parameters(view)
         for parameter in parameters:
-            minimum = 1 if parameter["name"] == self.limit_query_param else 0
-            parameter["schema"] = {"type": "integer", "minimum": minimum}
+            if parameter["name"] == self.page_size_query_param:
+                parameter["schema"] = {"type": "integer", "minimum": 1}
         return parameters
 
 

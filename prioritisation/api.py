@@ -52,6 +52,9 @@ class MetricListView(generics.ListAPIView):
     them stays with organisation admins on the metrics pages."""
 
     serializer_class = MetricSerializer
+    # Pages by cursor on the name, unique in the organisation
+    # (metric_unique_name_per_organisation, whose index serves the page).
+    ordering = ("name", "pk")
 
     def get_queryset(self) -> QuerySet[BenefitMetric]:
         if getattr(self, "swagger_fake_view", False):  # schema generation: no user
@@ -290,6 +293,10 @@ class ProductRoundsView(generics.ListAPIView):
     them, as on the rounds page."""
 
     serializer_class = RoundSerializer
+    # Newest opening first, paged by cursor on the opening time: nearly unique (rounds
+    # opened at the same moment are told apart by the cursor's place among them), and a
+    # product has tens of rounds, which the product's foreign-key index finds.
+    ordering = ("-opens_at", "-pk")
 
     def get_queryset(self) -> QuerySet[VotingRound]:
         if getattr(self, "swagger_fake_view", False):  # schema generation: no user

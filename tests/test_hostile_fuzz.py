@@ -289,13 +289,13 @@ def api_writes(w) -> list[tuple[str, str, object]]:
 def api_reads(w) -> list[tuple[str, dict]]:
     product = w["product"]
     return [
-        (reverse("api:product_list"), {"limit": "10", "offset": "0"}),
-        (reverse("api:metric_list"), {"limit": "10", "offset": "0"}),
-        (reverse("api:product_rounds", args=[product.pk]), {"limit": "10", "offset": "0"}),
-        (reverse("api:product_sessions", args=[product.pk]), {"limit": "10", "offset": "0"}),
+        (reverse("api:product_list"), {"limit": "10", "cursor": ""}),
+        (reverse("api:metric_list"), {"limit": "10", "cursor": ""}),
+        (reverse("api:product_rounds", args=[product.pk]), {"limit": "10", "cursor": ""}),
+        (reverse("api:product_sessions", args=[product.pk]), {"limit": "10", "cursor": ""}),
         (
             reverse("api:product_items", args=[product.pk]),
-            {"limit": "10", "offset": "0", "q": "x", "status": "", "level": "", "cohort": ""},
+            {"limit": "10", "cursor": "", "q": "x", "status": "", "level": "", "cohort": ""},
         ),
     ]
 

@@ -276,8 +276,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     # Refuses JSON nested too deep, NUL and lone surrogates with 400 (config/rest.py).
     "DEFAULT_PARSER_CLASSES": ["config.rest.JSONParser"],
-    # Capped limit; a limit or offset that is not a count is a 400.
-    "DEFAULT_PAGINATION_CLASS": "config.rest.LimitOffsetPagination",
+    # Pages by cursor (keyset), limit capped; a bad limit or cursor is a 400 (config/rest.py).
+    "DEFAULT_PAGINATION_CLASS": "config.rest.CursorPagination",
     "PAGE_SIZE": 100,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }

@@ -173,7 +173,7 @@ def test_api_accepts_a_personal_token(owner, product, item):
     client = Client(HTTP_AUTHORIZATION=f"Bearer {secret}")
     response = client.get(items_url(product))
     assert response.status_code == 200
-    assert response.json()["count"] == 1
+    assert [row["title"] for row in response.json()["results"]] == ["Report a repair online"]
 
 
 # ---------------------------------------------------------------- products
@@ -188,7 +188,6 @@ def test_products_lists_only_the_users_organisations_products(
     response = owner_client.get(reverse("api:product_list"))
     assert response.status_code == 200
     body = response.json()
-    assert body["count"] == 2
     assert [p["name"] for p in body["results"]] == ["Apprenticeships", "Repairs"]
     repairs = body["results"][1]
     assert repairs["id"] == product.pk
@@ -209,7 +208,7 @@ def test_products_list_query_count_is_constant(
         BacklogItemFactory(product=product)
     with django_assert_max_num_queries(6):
         response = owner_client.get(reverse("api:product_list"))
-    assert response.json()["count"] == 61
+    assert len(response.json()["results"]) == 61
 
 
 # ---------------------------------------------------------------- item list
@@ -261,7 +260,8 @@ def test_an_item_not_yet_scored_has_a_null_score(owner_client, product, item):
     assert rows[0]["score"] is None
 
 
-def test_items_list_pages_by_limit_and_offset(owner_client, product):
+def test_items_list_pages_by_cursor_and_limit(owner_client, product):
+    """More in tests/test_api_paging.py."""
     BacklogItemFactory.create_batch(130, product=product)
     expected = list(
         BacklogItem.objects.filter(product=product)
@@ -269,14 +269,15 @@ def test_items_list_pages_by_limit_and_offset(owner_client, product):
         .values_list("pk", flat=True)
     )
     first = owner_client.get(items_url(product)).json()
-    assert first["count"] == 130
+    assert set(first) == {"next", "previous", "results"}
     assert [r["id"] for r in first["results"]] == expected[:100]
-    assert "offset=100" in first["next"]
+    assert "cursor=" in first["next"] and first["previous"] is None
     rest = owner_client.get(first["next"]).json()
     assert [r["id"] for r in rest["results"]] == expected[100:]
     assert rest["next"] is None
-    window = owner_client.get(items_url(product), {"limit": 5, "offset": 10}).json()
-    assert [r["id"] for r in window["results"]] == expected[10:15]
+    window = owner_client.get(items_url(product), {"limit": 5}).json()
+    window = owner_client.get(window["next"]).json()
+    assert [r["id"] for r in window["results"]] == expected[5:10]
 
 
 def test_items_list_filters_like_the_page(owner_client, product, citizens):

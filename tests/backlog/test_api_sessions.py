@@ -156,7 +156,6 @@ def test_sessions_list_shows_the_products_sessions_newest_first(
     other = ProductFactory(organisation=organisation)
     ShowAndTell.objects.create(product=other, week_start=session.week_start, date=session.date)
     body = viewer_client.get(sessions_url(product)).json()
-    assert body["count"] == 2
     latest, earlier = body["results"]
     assert latest == {
         "id": session.pk,
@@ -324,7 +323,7 @@ def test_sessions_list_query_count_does_not_grow_with_sessions(
         )
     with django_assert_max_num_queries(7):
         response = viewer_client.get(sessions_url(product))
-    assert response.json()["count"] == 31
+    assert len(response.json()["results"]) == 31
 
 
 # ---------------------------------------------------------------- schema

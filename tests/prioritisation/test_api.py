@@ -137,8 +137,7 @@ def test_metrics_lists_only_the_users_organisations_metrics(
     assert response.status_code == 200
     body = response.json()
     own = set(organisation.metrics.values_list("pk", flat=True))
-    assert body["count"] == 5
-    assert {m["id"] for m in body["results"]} == own
+    assert sorted(m["id"] for m in body["results"]) == sorted(own)
     names = [m["name"] for m in body["results"]]
     assert names == sorted(names)
     hours = next(m for m in body["results"] if m["name"] == "Staff hours saved")

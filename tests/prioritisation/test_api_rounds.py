@@ -196,7 +196,6 @@ def test_rounds_list_shows_the_products_rounds_with_their_shortlist(
     response = viewer_client.get(rounds_url(product))
     assert response.status_code == 200
     body = response.json()
-    assert body["count"] == 2
     latest, earlier = body["results"]  # newest opening first
     assert [latest["id"], latest["title"], latest["method"]] == [newer.pk, "Dots", "dots"]
     assert earlier["id"] == round.pk
@@ -224,7 +223,7 @@ def test_rounds_list_query_count_does_not_grow_with_rounds(
         open_round(product, owner, title=f"Round {n}", size=2 + n % 10)
     with django_assert_max_num_queries(7):
         response = owner_client.get(rounds_url(product))
-    assert response.json()["count"] == 15
+    assert len(response.json()["results"]) == 15
     assert all(len(r["candidates"]) >= 2 for r in response.json()["results"])
 
 
