@@ -9,6 +9,7 @@ Django's ``escape`` calls, without its lazy-string wrapper).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from html import escape
@@ -48,10 +49,20 @@ def _cohorts(item) -> str:
     return ", ".join(names) if names else '<span class="muted">None</span>'
 
 
+def two_figures(x: float) -> str:
+    """A score to two significant figures (1.7, 0.23, 12, 1,200): enough to compare two
+    rows by eye, where three decimals claimed a precision no estimate has."""
+    if x == 0 or not math.isfinite(x):
+        return "0" if x == 0 else str(x)
+    rounded = round(x, 1 - math.floor(math.log10(abs(x))))
+    decimals = max(0, 1 - math.floor(math.log10(abs(rounded))))
+    return f"{rounded:,.{decimals}f}"
+
+
 def _score(item) -> str:
     if item.score is None:
         return "–"
-    text = f"{item.score:.3f}"
+    text = two_figures(item.score)
     if item.needs_estimates:
         text += ' <span class="flag-inline">needs estimates</span>'
     return text
@@ -125,7 +136,7 @@ def render_rows(rows: Iterable[Row], options: RowOptions) -> SafeString:
             f"{escape(item.get_status_display())}</span></td>",
             f'<td data-label="Cohorts">{_cohorts(item)}</td>',
             f'<td data-label="Level">{escape(item.get_digitisation_level_display())}</td>',
-            f'<td class="num" data-label="Effort">{effort}</td>',
+            f'<td class="num" data-label="Effort (points)">{effort}</td>',
             f'<td class="num" data-label="Score">{_score(item)}</td>',
             f'<td class="num" data-label="Score rank">{score_rank}</td>',
             f'<td class="num gap" data-label="Gap">{_gap(row)}</td>',

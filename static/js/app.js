@@ -11,6 +11,13 @@
       ).length;
     }
   });
+  // Tools folded into a disclosure on a phone (the backlog's filters) start open on a wide
+  // screen. The script is deferred: the document is parsed by now.
+  if (window.matchMedia("(min-width: 40.0625rem)").matches) {
+    document.querySelectorAll("details[data-open-wide]").forEach(function (details) {
+      details.open = true;
+    });
+  }
   // A refused move answers 400 with the current list and the reason: show both (htmx
   // swaps only 2xx responses by default).
   document.addEventListener("htmx:beforeSwap", function (event) {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from django.urls import reverse
@@ -321,3 +322,50 @@ def test_the_capacity_line_spans_exactly_the_columns_shown(request, product, cli
         reverse("backlog:product_backlog", args=[product.pk])
     )
     assert f'<tr class="capacity-line"><td colspan="{columns}">'.encode() in response.content
+
+
+@pytest.mark.parametrize(
+    ("score", "shown"),
+    [(1.6666, "1.7"), (0.23456, "0.23"), (12.3456, "12"), (0.9996, "1.0"), (1234.5, "1,200")],
+)
+def test_scores_in_the_rows_show_two_significant_figures(owner_client, product, score, shown):
+    from django.utils import timezone
+
+    from prioritisation.models import ItemScore
+
+    item = BacklogItemFactory(product=product, title="Scored")
+    ItemScore.objects.create(
+        item=item, product=product, method="benefit_per_effort", rank=1, score=score,
+        computed_at=timezone.now(),
+    )  # fmt: skip
+    text = owner_client.get(reverse("backlog:product_backlog", args=[product.pk])).content
+    cell = text.decode().split('data-label="Score">', 1)[1].split("</td>", 1)[0]
+    assert cell == shown
+
+
+@pytest.mark.parametrize(
+    ("method", "meaning"),
+    [
+        ("benefit_per_effort", "benefit per point of effort"),
+        ("moscow", "benefit per point of effort"),
+        ("rice", "reach × impact × confidence ÷ effort"),
+        ("wsjf", "cost of delay ÷ job size"),
+        ("ice", "impact × confidence × ease"),
+    ],
+)
+def test_the_score_heading_says_what_the_score_is_and_effort_says_points(
+    owner_client, product, method, meaning
+):
+    product.scoring_method = method
+    product.save()
+    BacklogItemFactory(product=product)
+    text = owner_client.get(reverse("backlog:product_backlog", args=[product.pk])).content.decode()
+    headings = [
+        " ".join(re.sub(r"<[^>]+>", "", h).split())
+        for h in re.findall(r'<th scope="col"[^>]*>(.*?)</th>', text, re.S)
+    ]
+    assert any(
+        meaning in h and h.startswith(("Score", product.get_scoring_method_display()))
+        for h in headings
+    ), headings
+    assert "Effort (points)" in headings

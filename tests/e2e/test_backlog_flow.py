@@ -51,7 +51,7 @@ def test_demo_product_owner_creates_an_item_and_sees_it_in_the_backlog(
     page.get_by_label("Status").select_option("ready")
     page.get_by_role("button", name="Save changes").click()
     page.get_by_role("heading", name="Let tenants upload a video or photo of the fault").wait_for()
-    expect(page.get_by_text("Saved.")).to_be_visible()
+    expect(page.get_by_text("Saved.", exact=True)).to_be_visible()
     expect(page.locator(".tag--ready").first).to_have_text("Ready")
     check_a11y(page)
     screenshot(page, "item")
