@@ -116,6 +116,13 @@ class ItemSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class ItemRowSerializer(ItemSerializer):
+    """An item as the list gives it: the same fields, the cohorts read from the list that
+    ``selectors.item_list`` prefetched."""
+
+    cohorts = serializers.PrimaryKeyRelatedField(many=True, read_only=True, source="listed_cohorts")
+
+
 class ItemInputSerializer(serializers.Serializer):
     """An item's editable fields. On create only the title is required; the others take
     the same defaults as on the page (no description, idea, access, no effort, no cohorts).
@@ -230,7 +237,7 @@ class ProductItemsView(generics.GenericAPIView):
     )
     def get(self, request: Request, pk: int) -> Response:
         page = self.paginate_queryset(self.get_queryset())
-        return self.get_paginated_response(ItemSerializer(page, many=True).data)
+        return self.get_paginated_response(ItemRowSerializer(page, many=True).data)
 
     def get_queryset(self) -> QuerySet[BacklogItem]:
         # Also called by the browsable API's renderer, so it does the permission check too.
