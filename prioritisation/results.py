@@ -193,9 +193,9 @@ def ballot_places(ranking: list[list[int]], candidates: list[int]) -> tuple[list
     """A ranked ballot as people read it: ``[(place, [item ids]), ...]`` best first, tied
     items sharing a place (1, 2, 2, 4: the place after a tie skips), and the candidates it
     left unranked, in shortlist order."""
-    shown, place, ranked = [], 1, set()
+    shown, place, ranked, known = [], 1, set(), set(candidates)
     for tier in ranking:
-        tier = [pk for pk in tier if pk in candidates]
+        tier = [pk for pk in tier if pk in known]
         if tier:
             shown.append((place, tier))
             place += len(tier)
