@@ -120,7 +120,8 @@ def digest_text(context: dict) -> str:
         lines.append("  No estimated benefit landed this week.")
     lines += ["", "Next up"]
     lines += [
-        f"  {n}. {row['title']}" + (f" ({row['effort']} points)" if row["effort"] else "")
+        f"  {n}. {row['title']}"
+        + (f" ({row['effort']} points)" if row["effort"] is not None else " (effort unknown)")
         for n, row in enumerate(context["next_up"], start=1)
     ] or ["  Nothing planned."]
     lines += ["", "Went live"]

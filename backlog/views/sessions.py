@@ -205,6 +205,7 @@ def _item_back(request: HttpRequest, session: ShowAndTell, item: BacklogItem) ->
         "row": go_live_row(session, item.pk),
         "row_live": item.status == ItemStatus.LIVE,
         "item_fragment": True,
+        "waiting_for_me": waiting_counts(session, roles),
     }
     if context["row_live"]:
         context["went_live"] = went_live(session, window(session))

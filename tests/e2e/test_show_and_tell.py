@@ -281,6 +281,10 @@ def test_four_roles_sign_an_item_live_after_a_withdrawal(
         expect(block(page).locator("li.signed")).to_have_count(4)
         expect(block(page).get_by_role("button")).to_have_count(0)
         expect(section.locator("p", has_text="Live this week:")).to_contain_text(item.title)
+        # The count of items still waiting for the delivery lead follows.
+        expect(section.get_by_role("link", name=re.compile("^Sign all"))).to_have_text(
+            f"Sign all {len(DONE) - 1} waiting for the delivery lead…"
+        )
         check_a11y(page)
         screenshot(page, "show-and-tell-golive-fourth-signature")
         # After a reload it has left the queue; the other done items are still waiting.
@@ -338,3 +342,95 @@ def test_presenter_mode_fills_the_screen_and_pages_with_a_clicker(
     # Escape, the clicker's "stop" key, leaves presenter mode for the session page.
     page.keyboard.press("Escape")
     page.wait_for_url(f"{live_server.url}/show-and-tell/{session.pk}/")
+
+
+def _no_sideways_scroll(page) -> None:
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= page.viewport_size["width"], f"{page.url} scrolls sideways ({width} px)"
+
+
+def test_finishing_asks_first_naming_who_gets_the_digest(
+    session, browser, live_server, sign_in, check_a11y, screenshot
+):
+    session, people, _done = session
+    for user in people.values():
+        user.email = f"{user.username}@example.org"
+        user.save(update_fields=["email"])
+    lead = people[ProductRoleKind.DELIVERY_LEAD]
+    detail = f"{live_server.url}/show-and-tell/{session.pk}/"
+    names = [" ".join(NAMES[role]) for role in NAMES]
+    for width in (1280, 375):
+        with signed_in_as(browser, sign_in, lead, width) as page:
+            page.goto(detail)
+            check_a11y(page)
+            _no_sideways_scroll(page)
+            screenshot(page, f"show-and-tell-session-{width}px")
+            # Without JavaScript the button opens this confirm step.
+            page.goto(f"{detail}finish/")
+            expect(page.get_by_role("heading", level=1)).to_have_text(
+                "Finish the session and send the digest?"
+            )
+            recipients = page.locator(".recipients li")
+            expect(recipients).to_have_count(4)
+            for user in people.values():
+                expect(page.locator(".recipients")).to_contain_text(user.email)
+            check_a11y(page)
+            _no_sideways_scroll(page)
+            screenshot(page, f"show-and-tell-finish-confirm-{width}px")
+
+    with signed_in_as(browser, sign_in, lead) as page:
+        page.goto(detail)
+        asked = []
+        page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.dismiss()))
+        page.get_by_role("button", name="Finish and send the digest…").click()
+        page.wait_for_timeout(500)
+        assert asked and "the 4 people on this product" in asked[0]
+        assert all(name in asked[0] for name in names), asked[0]
+        session.refresh_from_db()
+        assert session.finished_at is None  # said no: nothing happened
+        page.once("dialog", lambda dialog: dialog.accept())
+        page.get_by_role("button", name="Finish and send the digest…").click()
+        expect(page.locator(".messages")).to_contain_text("the 4 people on this product")
+        expect(page.locator("main")).to_contain_text("this is a read-only record")
+        assert page.url == detail
+        session.refresh_from_db()
+        assert session.finished_at is not None
+        # The list says this week's is finished and offers next week's instead.
+        page.goto(f"{live_server.url}/products/{session.product_id}/show-and-tell/")
+        expect(page.locator("#this-week-finished")).to_contain_text("is finished")
+        expect(
+            page.get_by_role("button", name=re.compile("^Start next week's session"))
+        ).to_be_visible()
+        check_a11y(page)
+        screenshot(page, "show-and-tell-list-finished-1280px")
+
+
+def test_a_signer_signs_every_waiting_item_in_one_step(
+    session, browser, live_server, sign_in, check_a11y, screenshot
+):
+    session, people, done = session
+    sponsor = people[ProductRoleKind.SPONSOR]
+    detail = f"{live_server.url}/show-and-tell/{session.pk}/"
+    with signed_in_as(browser, sign_in, sponsor, 375) as page:
+        page.goto(f"{detail}sign-all/")
+        check_a11y(page)
+        _no_sideways_scroll(page)
+        screenshot(page, "show-and-tell-sign-all-375px")
+    with signed_in_as(browser, sign_in, sponsor) as page:
+        page.goto(detail)
+        page.get_by_role("link", name="Sign all 3 waiting for the sponsor…").click()
+        listed = page.locator(".sign-all-list li")
+        expect(listed).to_have_count(len(done))
+        for item in done:
+            expect(page.locator(".sign-all-list")).to_contain_text(item.title)
+        check_a11y(page)
+        screenshot(page, "show-and-tell-sign-all-1280px")
+        page.get_by_role("button", name="Sign all 3 as sponsor").click()
+        page.wait_for_url(re.compile(rf"/show-and-tell/{session.pk}/#section-golive$"))
+        expect(page.locator(".messages")).to_contain_text("Signed 3 items as the sponsor.")
+        for item in done:
+            block = page.locator(".golive-item", has_text=item.title)
+            expect(block.locator("li", has_text="Sponsor")).to_contain_text("Signed by Sam Sponsor")
+        expect(page.get_by_role("link", name=re.compile("^Sign all"))).to_have_count(0)
+        check_a11y(page)
+    assert GoLiveSignature.objects.filter(signer=sponsor, session=session).count() == len(done)

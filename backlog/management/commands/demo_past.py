@@ -71,6 +71,14 @@ class Clock:
         day = moment.astimezone(self.zone).date() - timedelta(days=rng.randint(max(low, 1), high))
         return self._at_work(day, rng)
 
+    def days_after(self, moment: datetime, rng: random.Random, low: int, high: int) -> datetime:
+        """A working moment ``low`` to ``high`` days (at least one) after ``moment``'s day
+        (a weekend moves on to the Monday), never later than ``latest``."""
+        day = moment.astimezone(self.zone).date() + timedelta(days=rng.randint(max(low, 1), high))
+        while day.weekday() >= 5:
+            day += timedelta(days=1)
+        return min(self._at_work(day, rng), self.latest)
+
     def this_week(self, rng: random.Random) -> datetime:
         """A working moment since this week's show-and-tell started counting, before now."""
         first = self.week_start.astimezone(self.zone).date()
@@ -101,9 +109,9 @@ def plan(status: str, *, nth: int, number: int, clock: Clock, rng: random.Random
             else clock.days_before(clock.week_start, rng, 1, 50)
         )
         last = clock.days_before(live, rng, 1, 6)
-        # Signed on the day it went live, half an hour apart; the fourth makes it live.
+        # Signed in the room at a show-and-tell, minutes apart; the fourth makes it live.
         signatures = [
-            (who, role, live - timedelta(minutes=30 * (len(SIGNERS) - 1 - n)))
+            (who, role, live - timedelta(minutes=10 * (len(SIGNERS) - 1 - n)))
             for n, (who, role) in enumerate(SIGNERS)
         ]
         path = PATH
@@ -112,8 +120,9 @@ def plan(status: str, *, nth: int, number: int, clock: Clock, rng: random.Random
             last = clock.this_week(rng)
         else:
             last = clock.days_before(clock.week_start, rng, 1, 40)
-            # Older done items wait with some of their signatures in (none, one, two, three).
-            first_signed = last + timedelta(hours=rng.randint(2, 20))
+            # Older done items wait with some of their signatures in (none, one, two, three),
+            # given a working day or two after it was done.
+            first_signed = clock.days_after(last, rng, 1, 3)
             signatures = [
                 (who, role, min(first_signed + timedelta(minutes=25 * n), clock.latest))
                 for n, (who, role) in enumerate(SIGNERS[: (nth - DONE_THIS_WEEK) % 4])
