@@ -217,9 +217,12 @@ def go_live_sign_all(
     Each signature goes through ``go_live_sign``; the items are taken in id order, so two
     people signing overlapping lists lock them in the same order (after the product)."""
     _refuse_if_finished(session)
+    wanted = set(item_ids)
     items = list(
-        BacklogItem.objects.filter(product_id=session.product_id, pk__in=item_ids).order_by("pk")
+        BacklogItem.objects.filter(product_id=session.product_id, pk__in=wanted).order_by("pk")
     )
+    if len(items) != len(wanted):
+        raise ValidationError("An item on the list is no longer in this product.")
     live = []
     with transaction.atomic():
         for item in items:

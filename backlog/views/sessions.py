@@ -275,7 +275,7 @@ def go_live_sign_all(request: HttpRequest, pk: int) -> HttpResponse:
         )
         return redirect("backlog:go_live_sign_all", pk=session.pk)
     label = ProductRoleKind(role).label.lower()
-    count = len(ids)
+    count = len(set(ids))
     text = f"Signed {count} item{pluralize(count)} as the {label}."
     if live:
         titles = ", ".join(f"“{item.title}”" for item in live)

@@ -710,3 +710,32 @@ def test_the_fourth_signature_says_the_item_is_live_next_to_it(session, amigos, 
     assert block, html
     status = re.search(r'role="status"[^>]*>(.*?)</', block.group(0), re.S)
     assert status and f"“{done_item.title}” is live — all four signed" in status.group(1)
+
+
+def test_signing_all_refuses_an_item_of_another_product_and_signs_nothing(
+    session, amigos, waiting_items, organisation
+):
+    elsewhere = BacklogItemFactory(
+        product=ProductFactory(organisation=organisation), status=ItemStatus.DONE
+    )
+    client = client_for(amigos[ProductRoleKind.SPONSOR])
+    url = reverse("backlog:go_live_sign_all", args=[session.pk])
+    response = client.post(
+        url,
+        {"role": ProductRoleKind.SPONSOR, "item": [waiting_items[0].pk, elsewhere.pk, "x"]},
+        follow=True,
+    )
+    assert response.status_code == 200
+    assert "Nothing was signed" in response.content.decode()
+    assert not GoLiveSignature.objects.exists()
+
+
+def test_the_digest_says_which_next_up_items_have_no_effort_estimate(session, amigos, product):
+    _with_emails(amigos.values())
+    BacklogItemFactory(product=product, title="Unsized", effort=None)
+    BacklogItemFactory(product=product, title="Sized", effort=2)
+    sessions.session_finish(session=session, actor=amigos[ProductRoleKind.DELIVERY_LEAD])
+    assert send_show_and_tell_digest(session_id=session.pk) is True
+    message = mail.outbox[0]
+    assert "  1. Unsized (effort unknown)" in message.body.splitlines()
+    assert "Unsized (effort unknown, not counted)" in message.alternatives[0][0]
