@@ -9,6 +9,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
@@ -388,3 +389,13 @@ def test_the_results_lead_with_plain_words_and_keep_the_precise_terms(
         before = html[: html.index(term)]
         assert before.count("<details") > before.count("</details>"), f"{term} not in details"
     assert html.index("83%") < html.index("Kendall")
+
+
+def test_a_round_that_has_not_opened_cannot_be_closed_early(product, owner, items):
+    later = timezone.now() + timedelta(days=1)
+    round = open_round(
+        product, owner, opens_at=later, closes_at=later + timedelta(days=1), title="Later"
+    )
+    with pytest.raises(ValidationError, match="has not opened yet"):
+        services.round_close_now(round=round, actor=owner)
+    assert VotingRound.objects.get(pk=round.pk).closed_at is None
