@@ -149,6 +149,9 @@ class CursorPagination(pagination.CursorPagination):
     def get_paginated_response_schema(self, schema: dict) -> dict:
         page = super().get_paginated_response_schema(schema)
         page["required"] = ["next", "previous", "results"]
+        for link in ("next", "previous"):  # DRF's "next" example ends in a stray quote
+            example = page["properties"][link]["example"]
+            page["properties"][link]["example"] = example.rstrip('"')
         return page
 
     def get_schema_operation_parameters(self, view) -> list[dict]:
