@@ -282,7 +282,10 @@ def _store_postgresql(product: Product, scores: ComputedScores, now) -> int:
         # the WAL flush (it is still atomic and consistent).
         cursor.execute("SET LOCAL synchronous_commit = off")
         cursor.execute("DROP TABLE IF EXISTS pg_temp.item_score_new")
-        cursor.execute(f"CREATE TEMPORARY TABLE item_score_new ({staged}) ON COMMIT DROP")
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE item_score_new ({staged}, PRIMARY KEY (item_id))"
+            " ON COMMIT DROP"
+        )
         if len(scores.item_ids):
             with cursor.cursor.copy("COPY pg_temp.item_score_new FROM STDIN (FORMAT binary)") as c:
                 c.write(_copy_binary(columns))
