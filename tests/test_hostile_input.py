@@ -247,7 +247,8 @@ def test_a_five_thousand_digit_count_of_dots_is_over_the_limit(voter, product, o
     url = reverse("prioritisation:ballot", args=[round.pk])
     response = client_for(voter).post(url, {f"dots-{items[0].pk}": "1" * 5000})
     assert response.status_code == 422
-    assert b"At most 3 dots" in response.content
+    assert f"Dots for “{items[0].title}”: at most 3 on one item.".encode() in response.content
+    assert not round.ballots.exists()
 
 
 @pytest.mark.parametrize("value", ["²", "٣", "1.5", "-0x1"])
