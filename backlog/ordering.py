@@ -17,7 +17,9 @@ the product: it puts the items in their intended order and gives them `spread_ke
 
 from __future__ import annotations
 
+import functools
 import re
+from bisect import bisect_left
 from collections.abc import Sequence
 
 from fractional_indexing import FIError, generate_key_between, generate_n_keys_between
@@ -192,3 +194,76 @@ def key_for_position(keys: Sequence[str], *, target_index: int, moving_index: in
         return keys[index]
 
     return key_between(without_item(target_index - 1), without_item(target_index))
+
+
+def keys_for_order(keys: Sequence[str]) -> list[str]:
+    """New keys for a reorder that rewrites as few items as possible.
+
+    ``keys`` are the items' current keys listed in the order they should take. The result
+    has one key per item, strictly increasing: the longest run of items that are already in
+    order among themselves keep their keys, and only the others get new keys, in the gaps
+    between the kept ones. So adopting ``k`` items at the top of a 100,000-item backlog
+    changes ``k`` keys, not 100,000, and applying a new order changes only the items whose
+    order relative to the rest changed. When a new key would grow past ``MAX_KEY_LENGTH``
+    the whole list gets ``spread_keys`` (a rebalance: every key changes, once).
+
+    The keys are the stored ones, so they are not validated one by one (the library's check
+    costs more than the rest of the work for 100,000 keys).
+    """
+    kept = _longest_increasing(keys)
+    new = list(keys)
+    run_start = 0
+    for index in [*kept, len(keys)]:
+        if index > run_start:
+            lower = keys[run_start - 1] if run_start > 0 else None
+            upper = keys[index] if index < len(keys) else None
+            new[run_start:index] = _keys_in_gap(lower, upper, index - run_start)
+        run_start = index + 1
+    if new and needs_rebalance(max(new, key=len)):
+        return spread_keys(len(keys))
+    return new
+
+
+def _longest_increasing(keys: Sequence[str]) -> list[int]:
+    """Indexes of a longest strictly increasing subsequence of ``keys`` (patience sorting,
+    O(n log n)): the items that can keep their keys."""
+    tails: list[str] = []  # the smallest last key of an increasing run of each length
+    tail_index: list[int] = []
+    previous = [-1] * len(keys)
+    for i, key in enumerate(keys):
+        at = bisect_left(tails, key)
+        if at == len(tails):
+            tails.append(key)
+            tail_index.append(i)
+        else:
+            tails[at] = key
+            tail_index[at] = i
+        previous[i] = tail_index[at - 1] if at else -1
+    run = []
+    i = tail_index[-1] if tail_index else -1
+    while i != -1:
+        run.append(i)
+        i = previous[i]
+    return run[::-1]
+
+
+def _keys_in_gap(lower: str | None, upper: str | None, n: int) -> list[str]:
+    """``n`` sorted keys strictly between ``lower`` and ``upper`` (None: an end).
+
+    One key ``mid`` between the two, then ``mid`` followed by the fractions of
+    ``spread_keys(n)``: every string that starts with ``mid`` sorts after it and, unless
+    ``upper`` itself starts with ``mid``, before ``upper`` (then a ``mid`` nearer ``lower``
+    is tried). One library call per gap, where ``generate_n_keys_between`` took a second
+    for 100,000 keys."""
+    mid = key_between(lower, upper)
+    for _ in range(8):
+        if upper is None or not upper.startswith(mid):
+            return [mid + fraction for fraction in _spread_fractions(n)]
+        mid = key_between(lower, mid)
+    return _keys_at_end(before=lower, after=upper, n=n)
+
+
+@functools.lru_cache(maxsize=64)
+def _spread_fractions(n: int) -> tuple[str, ...]:
+    """The fraction digits of ``spread_keys(n)``, which sort like the keys."""
+    return tuple(key[len(_SPREAD_INTEGER) :] for key in spread_keys(n))

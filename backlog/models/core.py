@@ -314,8 +314,12 @@ class BacklogItem(models.Model):
         ordering = ["product", "rank_key"]
         constraints = [
             # Also the index behind the backlog page's "ORDER BY rank_key" per product.
+            # Deferrable, checked when a statement ends: a bulk reorder writes every changed
+            # key in one UPDATE, where items may swap keys (backlog.services.order).
             models.UniqueConstraint(
-                fields=["product", "rank_key"], name="item_unique_rank_key_per_product"
+                fields=["product", "rank_key"],
+                name="item_unique_rank_key_per_product",
+                deferrable=models.Deferrable.IMMEDIATE,
             ),
             models.CheckConstraint(
                 condition=Q(effort__isnull=True) | Q(effort__gt=0), name="item_effort_positive"
@@ -327,6 +331,25 @@ class BacklogItem(models.Model):
         indexes = [
             # The backlog page's status filter within one product, kept in manual order.
             models.Index(fields=["product", "status", "rank_key"], name="item_product_status"),
+            # The manual order's open items: a move's neighbours, the manual ranks of a page
+            # and the capacity line, read by key (keyset) with no heap visit for effort.
+            models.Index(
+                fields=["product", "rank_key"],
+                include=["effort"],
+                condition=Q(status__in=[status.value for status in OPEN_STATUSES]),
+                name="item_open_manual_order",
+            ),
+            # The show-and-tell's items done or gone live in a week.
+            models.Index(
+                fields=["product", "done_at"],
+                condition=Q(done_at__isnull=False),
+                name="item_done_at",
+            ),
+            models.Index(
+                fields=["product", "live_at"],
+                condition=Q(live_at__isnull=False),
+                name="item_live_at",
+            ),
         ]
 
     def __str__(self) -> str:

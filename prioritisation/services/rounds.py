@@ -257,24 +257,33 @@ def round_reopen(*, round: VotingRound, actor: AbstractBaseUser | None) -> Votin
 def round_adopt(*, round: VotingRound, actor: AbstractBaseUser | None) -> VotingRound:
     """Put the round's consensus order at the top of the manual order (pinned items stay).
 
-    Locks the product (the backlog's first lock), then the round, so a re-open cannot slip
-    in between the check that the round is closed and the adoption."""
-    from backlog.locks import lock_product
+    The order service computes the new keys before it locks the product; once it holds the
+    product lock (the backlog's first lock) it locks the round and checks it is still
+    closed, so a re-open cannot slip in between the check and the adoption."""
     from backlog.models import ReorderKind
     from backlog.services import order_adopt
 
-    with transaction.atomic():
-        lock_product(round.product_id)
+    if round.closed_at is None or round.result is None:
+        raise ValidationError("Adopt the result once the round has closed.")
+    locked = None
+
+    def still_closed() -> None:
+        nonlocal locked
         locked = _lock_round(round.pk)
         if locked is None or locked.closed_at is None:
             raise ValidationError("Adopt the result once the round has closed.")
-        ranked = [pk for tier in locked.result["ranking"] for pk in tier]
+        if locked.result != round.result:
+            raise ValidationError("The round was re-opened and closed again: adopt it anew.")
+
+    ranked = [pk for tier in round.result["ranking"] for pk in tier]
+    with transaction.atomic():
         snapshot = order_adopt(
-            product=locked.product,
+            product=round.product,
             actor=actor,
             ranked_ids=ranked,
             kind=ReorderKind.VOTE_ORDER,
-            note=f"Adopted the result of voting round “{locked.title}” (#{locked.pk}).",
+            note=f"Adopted the result of voting round “{round.title}” (#{round.pk}).",
+            on_locked=still_closed,
         )
         locked.adopted_at, locked.adopted_by = timezone.now(), actor
         locked.adopted_snapshot = snapshot

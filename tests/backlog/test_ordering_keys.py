@@ -441,3 +441,25 @@ def test_keys_that_validate_key_accepts_are_accepted_by_the_library() -> None:
     for key in ["a0", "Zz", "a0V", "b00", "zzzzzzzzzzzzzzzzzzzzzzzzzzz", "A" + "0" * 26 + "1"]:
         validate_key(key)
         generate_key_between(key, None)
+
+
+@given(st.lists(st.integers(min_value=0, max_value=400), min_size=0, max_size=300, unique=True))
+def test_keys_for_order_keep_a_longest_run_in_order_and_sort_as_asked(positions):
+    """Any new order of existing keys: the result sorts in that order, and exactly
+    n − (longest increasing run) keys change, the fewest any reorder can change."""
+    base = ordering.spread_keys(401)
+    keys = [base[p] for p in positions]
+    new = ordering.keys_for_order(keys)
+    assert new == sorted(new) and len(set(new)) == len(new)
+    assert all(ordering.validate_key(key) is None for key in new)
+    longest = len(ordering._longest_increasing(keys))
+    assert sum(a != b for a, b in zip(keys, new, strict=True)) == len(keys) - longest
+
+
+def test_keys_for_order_moves_only_the_items_put_on_top():
+    keys = ordering.spread_keys(1000)
+    wanted = [keys[900], keys[5], keys[500]]
+    asked = wanted + [k for k in keys if k not in wanted]
+    new = ordering.keys_for_order(asked)
+    assert new == sorted(new)
+    assert [a for a, b in zip(asked, new, strict=True) if a != b] == wanted
