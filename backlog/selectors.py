@@ -164,18 +164,22 @@ def item_page(
     start: int = 0,
     size: int = PAGE_SIZE,
 ) -> tuple[list[ListedItem], str]:
-    """One page of items. In manual order the page starts after the rank key ``after``
-    (keyset paging: as fast deep in a 100,000-item backlog as at its top); in the score
-    orders it starts at offset ``start``. Returns the rows and the ``after`` key to continue
-    from ("" when this is the last page or the order is not manual). Cohort names for the
-    whole page come from one more query."""
+    """One page of items, found by keyset so a deep page costs what the first does.
+
+    ``after`` is the cursor the previous page returned: in manual order the last rank key
+    shown (with the count of open items up to it, see ``page_marks``); in score order the
+    last score rank and id shown, then the last key among the unranked items that follow.
+    The cohort orders have no stored index and page by offset ``start``. Returns the rows
+    and the cursor to continue from ("" on the last page; "more" where ``start`` pages).
+    Cohort names for the whole page come from one more query."""
     items = _filtered(product=product, filters=filters).values_list(*_ROW_FIELDS)
     if filters.order == MANUAL_ORDER:
-        if after:
-            items = items.filter(rank_key__gt=after)
+        key = Cursor.parse(after).key
+        fetched = list((items.filter(rank_key__gt=key) if key else items)[: size + 1])
+    elif filters.order == SCORE_ORDER:
+        fetched = _score_page(items, product=product, after=after, size=size)
     else:
-        items = items[start:]
-    fetched = list(items[: size + 1])
+        fetched = list(items[start : start + size + 1])
     more = len(fetched) > size
     rows = [
         ListedItem(pk, title, status, level, effort, pinned, key, score, rank, bool(needs), [])
@@ -187,9 +191,38 @@ def item_page(
         "backlogitem_id", "cohort__name"
     ):
         by_id[item_id].cohort_names.append(name)
-    if more:
-        return rows, rows[-1].rank_key if filters.order == MANUAL_ORDER else "more"
-    return rows, ""
+    if not more:
+        return rows, ""
+    last = rows[-1]
+    if filters.order == MANUAL_ORDER:
+        return rows, last.rank_key
+    if filters.order == SCORE_ORDER:
+        if last.score_rank is not None:
+            return rows, f"r{last.score_rank}.{last.pk}"
+        return rows, f"k{last.rank_key}"
+    return rows, "more"
+
+
+def _score_page(items, *, product: Product, after: str, size: int) -> list[tuple]:
+    """Score order by keyset: the ranked items by (score rank, id) through the scores'
+    (product, rank) index, then the unranked ones (closed, or not yet scored) in manual
+    order. Never sorts or numbers the whole product."""
+    fetched: list[tuple] = []
+    unranked = items.filter(Q(score__isnull=True) | Q(score__rank__isnull=True))
+    if not after.startswith("k"):
+        ranked = items.filter(score__product_id=product.pk, score__rank__isnull=False)
+        if after.startswith("r"):
+            rank, _, pk = after[1:].partition(".")
+            if rank.isdigit() and pk.isdigit():
+                ranked = ranked.filter(
+                    Q(score__rank__gt=int(rank)) | Q(score__rank=int(rank), pk__gt=int(pk))
+                )
+        fetched = list(ranked.order_by("score__rank", "pk")[: size + 1])
+    elif len(after) > 1:
+        unranked = unranked.filter(rank_key__gt=after[1:])
+    if len(fetched) <= size:
+        fetched += list(unranked.order_by("rank_key")[: size + 1 - len(fetched)])
+    return fetched
 
 
 def item_get(*, organisation: Organisation, pk: int) -> BacklogItem | None:
@@ -214,11 +247,51 @@ def item_history(*, item: BacklogItem, limit: int = 50) -> QuerySet[ItemEvent]:
 @dataclass(frozen=True)
 class PageMarks:
     """What the backlog rows show beside each item: its manual rank among open items, and
-    where the team's weekly capacity runs out (the id of the first item that does not fit)."""
+    where the team's weekly capacity runs out (the id of the first item that does not fit).
+
+    ``through`` is the count and effort of the open items up to the page's last key, when
+    the page is in manual order: the next page's cursor carries it (``Cursor``), so a deep
+    page never counts the items above it."""
 
     manual_rank: dict[int, int]
     capacity_before_id: int | None
     capacity: int
+    through: tuple[int, Decimal] | None = None
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """The manual order's paging cursor: the last key shown and, when known, how many open
+    items (and how much effort) sort up to it. Written ``key~count~effort``; "~" is in no
+    key. A bare key (an old link) still works: the count is then made once."""
+
+    key: str
+    count: int | None = None
+    effort: Decimal | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> Cursor:
+        key, *carried = text.split("~")
+        if len(carried) == 2 and carried[0].isdigit():
+            try:
+                return cls(key, int(carried[0]), Decimal(carried[1]))
+            except ArithmeticError:
+                pass
+        return cls(key)
+
+    def __str__(self) -> str:
+        if self.count is None:
+            return self.key
+        return f"{self.key}~{self.count}~{self.effort}"
+
+
+def continue_after(next_after: str, marks: PageMarks, filters: ItemFilters) -> str:
+    """The cursor for the next page: in manual order the last key with the open items'
+    count and effort through it, so the next page's ranks start from there."""
+    if not next_after or filters.order != MANUAL_ORDER or marks.through is None:
+        return next_after
+    count, effort = marks.through
+    return str(Cursor(next_after, count, effort))
 
 
 @dataclass(frozen=True)
@@ -255,40 +328,66 @@ def rows_for(items: list[ListedItem], marks: PageMarks) -> list[Row]:
 
 
 def page_marks(
-    *, product: Product, items: list[ListedItem], filters: ItemFilters, first_page: bool
+    *,
+    product: Product,
+    items: list[ListedItem],
+    filters: ItemFilters,
+    first_page: bool,
+    after: str = "",
 ) -> PageMarks:
-    """Manual ranks and the capacity line for one page, in at most one query.
+    """Manual ranks and the capacity line for one page.
 
-    In the unfiltered manual order the page is a contiguous run, so one aggregate over the
-    open items before it gives the starting rank and effort. Filtered or score-ordered pages
-    are not contiguous: their ranks come from one window query over the product's open items.
+    In manual order (filtered or not) the page is a run of keys: the open items before it
+    come from the cursor (or one count on the partial index of open items when the cursor
+    does not carry it), and the open items within the run from one index-only scan of that
+    run. The score and cohort orders scatter the page over the product: their ranks number
+    the open items up to the page's last key (the one query here that grows with the
+    backlog). The capacity line is drawn in the unfiltered manual order only.
     """
     capacity = product.weekly_capacity
     if not items:
         return PageMarks({}, None, capacity)
-    open_ids = [item.pk for item in items if item.status in OPEN_STATUSES]
-    if filters.order != MANUAL_ORDER or filters.active:
+    if filters.order != MANUAL_ORDER:
+        open_ids = [item.pk for item in items if item.status in OPEN_STATUSES]
         return PageMarks(_window_ranks(product, open_ids), None, capacity)
-    rank, effort = 0, Decimal(0)
-    if not first_page:
-        before = BacklogItem.objects.filter(
-            product=product, status__in=OPEN_STATUSES, rank_key__lt=items[0].rank_key
-        ).aggregate(n=Count("pk"), effort=Sum("effort"))
+    open_items = BacklogItem.objects.filter(product=product, status__in=OPEN_STATUSES)
+    top = first_page and not filters.active
+    cursor = Cursor("", 0, Decimal(0)) if top else Cursor.parse(after)
+    rank, effort = cursor.count, cursor.effort
+    first_key, last_key = items[0].rank_key, items[-1].rank_key
+    run = open_items.filter(rank_key__gt=cursor.key) if cursor.key else open_items
+    if rank is None or effort is None:
+        before = open_items.filter(rank_key__lt=first_key).aggregate(
+            n=Count("pk"), effort=Sum("effort")
+        )
         rank, effort = before["n"], before["effort"] or Decimal(0)
-    line_drawn = effort > capacity
+        run = open_items.filter(rank_key__gte=first_key)
+    line_drawn = filters.active or effort > capacity
+    if filters.active:
+        # Open items the filter hid (since the cursor, up to the page's last key) still
+        # take up ranks: one index-only scan of that run on the partial index.
+        run = run.filter(rank_key__lte=last_key)
+        keys = list(run.order_by("rank_key").values_list("rank_key", "effort"))
+    else:
+        keys = [(item.rank_key, item.effort) for item in items if item.status in OPEN_STATUSES]
+    through = {}
+    for key, item_effort in keys:
+        rank += 1
+        effort += item_effort or 0
+        through[key] = (rank, effort)
     ranks, capacity_before = {}, None
     for item in items:
         if item.status not in OPEN_STATUSES:
             continue
-        rank += 1
-        ranks[item.pk] = rank
-        effort += item.effort or 0
-        if not line_drawn and effort > capacity:
+        ranks[item.pk], running = through[item.rank_key]
+        if not line_drawn and running > capacity:
             capacity_before, line_drawn = item.pk, True
-    return PageMarks(ranks, capacity_before, capacity)
+    return PageMarks(ranks, capacity_before, capacity, through=(rank, effort))
 
 
 def _window_ranks(product: Product, ids: list[int]) -> dict[int, int]:
+    """Manual ranks of scattered open items: the open items numbered in key order, up to
+    the largest key asked about, from the partial index of open items (no sort)."""
     if not ids:
         return {}
     table = BacklogItem._meta.db_table
@@ -296,8 +395,10 @@ def _window_ranks(product: Product, ids: list[int]) -> dict[int, int]:
     statuses = ", ".join(["%s"] * len(OPEN_STATUSES))
     sql = (
         f"SELECT id, n FROM (SELECT id, ROW_NUMBER() OVER (ORDER BY rank_key) AS n FROM {table} "
-        f"WHERE product_id = %s AND status IN ({statuses})) AS ranked WHERE id IN ({marks})"
+        f"WHERE product_id = %s AND status IN ({statuses}) AND rank_key <= "
+        f"(SELECT max(rank_key) FROM {table} WHERE id IN ({marks}))) AS ranked "
+        f"WHERE id IN ({marks})"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [product.pk, *OPEN_STATUSES, *ids])
+        cursor.execute(sql, [product.pk, *OPEN_STATUSES, *ids, *ids])
         return dict(cursor.fetchall())

@@ -76,8 +76,9 @@ def backlog_context(request: HttpRequest, product, params, *, size: int = 0) -> 
     drag_enabled = can_reorder_here and filters.order == selectors.MANUAL_ORDER
     filter_query = query.urlencode()
     marks = selectors.page_marks(
-        product=product, items=items, filters=filters, first_page=not (after or start)
+        product=product, items=items, filters=filters, first_page=not (after or start), after=after
     )
+    next_after = selectors.continue_after(next_after, marks, filters)
     rows = selectors.rows_for(items, marks)
     row_options = RowOptions(
         drag_enabled=drag_enabled,
