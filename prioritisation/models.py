@@ -297,6 +297,9 @@ class VotingRound(models.Model):
         related_name="+",
     )
     kept_reason = models.TextField(blank=True)
+    # One more with every ballot taken, under the round's row lock: what the counted result
+    # (RoundTally) was worked out from, so it is counted again only when a ballot changed.
+    ballots_version = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["-opens_at", "-pk"]
@@ -325,6 +328,27 @@ class VotingRound(models.Model):
         adopted and standing). Load with ``select_related("adopted_snapshot")``."""
         snapshot = self.adopted_snapshot if self.adopted_snapshot_id else None
         return snapshot.undone_at if snapshot else None
+
+
+class RoundTally(models.Model):
+    """What a round's ballots decide, counted once per set of ballots (and voice weights)
+    and kept, so the results page reads it instead of counting every ballot per look: the
+    consensus, each cohort's, agreement between voters, and the head-to-head matrix. Once the
+    round closes it is not counted again: its matrix is the frozen result's."""
+
+    round = models.OneToOneField(
+        VotingRound, on_delete=models.CASCADE, primary_key=True, related_name="tally"
+    )
+    # What it was counted from: the round's ballots_version, method and voice weights.
+    key = models.CharField(max_length=500)
+    result = models.JSONField()
+    # The weighted head-to-head matrix, float64 m × m, zlib-compressed: at 1,000 items, JSON
+    # lists would be 10 MB to read and 40 MB of Python floats on every look.
+    pairwise = models.BinaryField()
+    counted_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"Tally of round {self.round_id} ({self.key})"
 
 
 class RoundCandidate(models.Model):

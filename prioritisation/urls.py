@@ -12,6 +12,11 @@ urlpatterns = [
     path("products/<int:pk>/rounds/", views.round_list, name="round_list"),
     path("products/<int:pk>/rounds/new/", views.round_create, name="round_create"),
     path("rounds/<int:pk>/", views.round_results, name="round_results"),
+    path(
+        "rounds/<int:pk>/head-to-head.csv",
+        views.round_pairwise_csv,
+        name="round_pairwise_csv",
+    ),
     path("rounds/<int:pk>/ballot/", views.ballot, name="ballot"),
     path("rounds/<int:pk>/adopt/", views.round_adopt, name="round_adopt"),
     path("rounds/<int:pk>/keep/", views.round_keep, name="round_keep"),

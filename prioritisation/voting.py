@@ -31,6 +31,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from backlog.agreement import pair_agreement
+
 Candidate = Hashable
 
 METHODS = ("schulze", "borda", "copeland", "ranked_pairs", "dots")
@@ -97,12 +99,7 @@ def aggregate(
         raise ValueError(f"unknown method {method!r}; choose from {', '.join(METHODS)}")
     if budget is not None and method != "dots":
         raise ValueError("budget applies only to method='dots'")
-    index: dict[Candidate, int] = {}
-    for candidate in candidates if candidates is not None else ():
-        _check_candidate(candidate, "candidates")
-        if candidate in index:
-            raise ValueError(f"candidates: {candidate!r} appears twice")
-        index[candidate] = len(index)
+    index = _candidate_index(candidates)
     fixed = candidates is not None
 
     if method == "dots":
@@ -155,23 +152,40 @@ def schulze_strengths(pairwise: np.ndarray) -> np.ndarray:
     return strengths
 
 
+def pairwise(
+    ballots: Iterable[tuple[Any, float]],
+    method: str = "schulze",
+    candidates: Sequence[Candidate] | None = None,
+) -> np.ndarray:
+    """The weighted pairwise matrix of ``ballots`` alone (as ``aggregate(...).pairwise``,
+    read the same way), without choosing an order: for agreement between voters, which
+    weights each ballot its own way. Dots ballots (``method="dots"``) are read as rankings,
+    more dots above fewer; no budget is checked."""
+    index = _candidate_index(candidates)
+    if method == "dots":
+        profile, _dots = _parse_dots(ballots, index, candidates is not None, None)
+    else:
+        profile = _parse_rankings(ballots, index, candidates is not None)
+    return _pairwise(profile, len(index))
+
+
 def kendall_tau(order_a: Sequence[Any], order_b: Sequence[Any]) -> float:
     """Kendall's tau-b between two rankings of the same items, in [-1, 1].
 
     Rankings are written like ballots: best first, a list/tuple/set entry being a group of
     tied items; both must list every item exactly once. Returns NaN when either ranking has
-    no untied pair (tau-b is undefined there). O(n²) time and memory; fine to n ≈ 5,000.
-    """
+    no untied pair (tau-b is undefined there). Pairs are counted by merge sort, O(n log² n):
+    1,000 items take about a millisecond (pair by pair took 5 ms and 1 MB)."""
     level_a, level_b = _levels_of(order_a, "order_a"), _levels_of(order_b, "order_b")
     if level_a.keys() != level_b.keys():
         raise ValueError("kendall_tau: the two rankings must cover the same items")
     a = np.fromiter(level_a.values(), dtype=np.int64, count=len(level_a))
     b = np.fromiter((level_b[item] for item in level_a), dtype=np.int64, count=len(level_a))
-    sign_a, sign_b = _signs(a), _signs(b)
-    # Over ordered pairs: concordant − discordant, and the pairs each ranking leaves untied.
-    agreement = int(np.sum(sign_a * sign_b, dtype=np.int64))
-    untied = np.count_nonzero(sign_a) * np.count_nonzero(sign_b)
-    return agreement / math.sqrt(untied) if untied else math.nan
+    pairs = a.size * (a.size - 1) // 2
+    found = pair_agreement(a, b)
+    # tau-b = (concordant − discordant) / √(pairs untied in a × pairs untied in b)
+    untied = (pairs - _tied_pairs(a)) * (pairs - _tied_pairs(b))
+    return (found.agree - found.disagree) / math.sqrt(untied) if untied else math.nan
 
 
 def cohort_weights(
@@ -196,6 +210,16 @@ def cohort_weights(
 
 
 # Parsing -------------------------------------------------------------------------------------
+
+
+def _candidate_index(candidates: Sequence[Candidate] | None) -> dict[Candidate, int]:
+    index: dict[Candidate, int] = {}
+    for candidate in candidates if candidates is not None else ():
+        _check_candidate(candidate, "candidates")
+        if candidate in index:
+            raise ValueError(f"candidates: {candidate!r} appears twice")
+        index[candidate] = len(index)
+    return index
 
 
 def _check_candidate(candidate: Any, where: str) -> None:
@@ -308,10 +332,9 @@ def _levels_of(order: Sequence[Any], where: str) -> dict[Any, int]:
     return levels
 
 
-def _signs(levels: np.ndarray) -> np.ndarray:
-    """sign(levels[i] − levels[j]) as int8, with no n² int64 temporary."""
-    greater = levels[:, None] > levels[None, :]
-    return greater.view(np.int8) - greater.T.view(np.int8)
+def _tied_pairs(levels: np.ndarray) -> int:
+    counts = np.unique(levels, return_counts=True)[1].astype(np.int64)
+    return int((counts * (counts - 1) // 2).sum())
 
 
 # Pairwise matrix ----------------------------------------------------------------------------

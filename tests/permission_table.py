@@ -250,6 +250,12 @@ def _pages() -> list[Row]:
         Row("prioritisation:round_create", "product", {"GET": owner, "POST": owner}),
         Row("prioritisation:round_results", "rounds", {"GET": member}),
         Row(
+            "prioritisation:round_pairwise_csv",
+            "rounds",
+            {"GET": member},
+            "the results page's whole head-to-head table",
+        ),
+        Row(
             "prioritisation:ballot",
             "open_round",
             {"GET": rule({"business_voter"}), "POST": rule({"business_voter"})},

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from backlog.models import OPEN_STATUSES, BacklogItem, Product, ProductRole, ProductRoleKind
@@ -157,6 +158,9 @@ def ballot_submit(
             )
         if now < locked.opens_at:
             raise BallotRefused("This round has not opened yet.")
+        # The counted result (results.RoundTally) is for the ballots of one version: this
+        # ballot makes it stale, in the same transaction as the ballot itself.
+        VotingRound.objects.filter(pk=round.pk).update(ballots_version=F("ballots_version") + 1)
         ballot = Ballot.objects.filter(round=round, voter=voter).first()
         if ballot is None:
             try:
@@ -193,7 +197,8 @@ def round_close(*, round_id: int) -> VotingRound | None:
         round = _lock_round(round_id)
         if round is None or round.closed_at is not None:
             return round
-        round.result = results.compute(round)
+        # The matrix stays in the round's tally, which is not counted again once closed.
+        round.result = results.live_outcome(round).data
         round.closed_at = timezone.now()
         round.save(update_fields=["result", "closed_at"])
     return round

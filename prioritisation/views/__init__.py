@@ -7,6 +7,7 @@ from prioritisation.views.rounds import (
     round_create,
     round_keep,
     round_list,
+    round_pairwise_csv,
     round_reopen,
     round_results,
 )
@@ -31,6 +32,7 @@ __all__ = [
     "round_create",
     "round_keep",
     "round_list",
+    "round_pairwise_csv",
     "round_reopen",
     "round_results",
     "scoring_context",

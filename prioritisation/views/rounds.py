@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import csv
+from urllib.parse import urlencode
+
+import numpy as np
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.humanize.templatetags.humanize import intcomma, ordinal
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -15,6 +19,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect
 
+from backlog.audit.log import safe_cell
 from backlog.models import BacklogItem, ProductRoleKind
 from backlog.permissions import can_reorder, product_for_user
 from backlog.selectors import product_roles_for_user
@@ -90,23 +95,39 @@ def _ballot_entry(item: BacklogItem, open_items: int) -> dict:
     return {"item": item, "summary": " · ".join(summary) + ".", "benefits": benefits}
 
 
-def _tiers_shown(ballot: Ballot | None, method: str, items: dict[int, BacklogItem], candidates):
-    """A saved ballot as the page lists it: titles in order, ties sharing a place."""
+def _tiers_shown(
+    ballot: Ballot | None,
+    method: str,
+    items: dict[int, BacklogItem],
+    candidates,
+    *,
+    left_out_shown: int | None = None,
+):
+    """A saved ballot as the page lists it: titles in order, ties sharing a place; with
+    ``left_out_shown``, the first so many items it left out and how many more."""
     if ballot is None:
         return None
     if method == VotingMethod.DOTS:
         given, none = results.dots_given(ballot.points, candidates)
-        return {
-            "kind": "dots",
-            "dots": [{"item": items[pk], "dots": n} for pk, n in given],
-            "left_out": [items[pk] for pk in none],
+        shown = {"kind": "dots", "dots": [{"item": items[pk], "dots": n} for pk, n in given]}
+    else:
+        places, none = results.ballot_places(ballot.ranking, candidates)
+        shown = {
+            "kind": "ranking",
+            "tiers": [
+                {"place": place, "items": [items[pk] for pk in tier]} for place, tier in places
+            ],
         }
-    places, unranked = results.ballot_places(ballot.ranking, candidates)
-    return {
-        "kind": "ranking",
-        "tiers": [{"place": place, "items": [items[pk] for pk in tier]} for place, tier in places],
-        "left_out": [items[pk] for pk in unranked],
-    }
+    cut = len(none) if left_out_shown is None else left_out_shown
+    shown["left_out"] = [items[pk] for pk in none[:cut]]
+    shown["more_left_out"] = max(0, len(none) - cut)
+    return shown
+
+
+def _ballot_ids(ballot: Ballot, method: str) -> list[int]:
+    if method == VotingMethod.DOTS:
+        return [int(pk) for pk in (ballot.points or {})]
+    return [pk for tier in ballot.ranking for pk in tier]
 
 
 def _when(moment) -> str:
@@ -231,59 +252,160 @@ def _agreement(pairs: dict | None, tau: float | None) -> dict | None:
     }
 
 
+# The results page shows a readable part of a shortlist of up to 1,000 items, and the person
+# asks for more: the first places of each order, a window of the head-to-head table, the
+# first ballots. Each "more" adds a page's worth; the whole table is a CSV download. At the
+# defaults the page stays well under 200 KB whatever the shortlist.
+PLACES_SHOWN = 20
+MORE_PLACES = 100
+HEAD_TO_HEAD = 20
+BALLOTS_SHOWN = 20
+LEFT_OUT_SHOWN = 10
+
+
+def _asked(request: HttpRequest, name: str, default: int, most: int) -> int:
+    """A count or place from the query string, kept between 1 and ``most``."""
+    value = parse_int(request.GET.get(name, ""))
+    return min(max(value if value is not None else default, 1), max(most, 1))
+
+
+def _first_places(tiers: list[list[int]], limit: int) -> list[list[int]]:
+    """The tiers holding the first ``limit`` items, the last one cut short if need be."""
+    shown, room = [], limit
+    for tier in tiers:
+        if room <= 0:
+            break
+        shown.append(tier[:room])
+        room -= len(tier)
+    return shown
+
+
+def _results_url(round: VotingRound, asked: dict, **change) -> str:
+    query = {**asked, **change}
+    return f"{reverse('prioritisation:round_results', args=[round.pk])}?{urlencode(query)}"
+
+
 def _results_context(request: HttpRequest, round: VotingRound) -> dict:
-    outcome = results.round_result(round)
-    items = BacklogItem.objects.in_bulk(outcome["candidates"])
-    candidates = outcome["candidates"]
-    matrix = outcome["pairwise"]
-    peak = max((max(row) for row in matrix), default=0) or 1
+    outcome = results.round_outcome(round)
+    data, matrix = outcome.data, outcome.pairwise
+    candidates = data["candidates"]
+    m = len(candidates)
+    order = [pk for tier in data["ranking"] for pk in tier]  # consensus, ties in tier order
+    places = _asked(request, "places", PLACES_SHOWN, m)
+    start = _asked(request, "from", 1, max(1, m - HEAD_TO_HEAD + 1))
+    owner = can_reorder(request.user, round.product)
+    show_ballots = owner and round.ballots_visible
+    ballots_shown = _asked(request, "ballots", BALLOTS_SHOWN, data["ballots"])
+    asked = {
+        name: value
+        for name, value, default in (
+            ("places", places, PLACES_SHOWN),
+            ("from", start, 1),
+            ("ballots", ballots_shown, BALLOTS_SHOWN),
+        )
+        if value != default
+    }
+
+    consensus = _first_places(data["ranking"], places)
+    per_cohort_ids = {key: _first_places(tiers, places) for key, tiers in data["by_cohort"].items()}
+    window = order[start - 1 : start - 1 + HEAD_TO_HEAD]
+    ballots = []
+    if show_ballots:
+        ballots = list(
+            Ballot.objects.filter(round=round)
+            .select_related("voter", "cohort")
+            .order_by("voter__last_name", "voter__first_name", "pk")[:ballots_shown]
+        )
+    needed = {pk for tier in consensus for pk in tier} | set(window)
+    needed |= {pk for tiers in per_cohort_ids.values() for tier in tiers for pk in tier}
+    left_out = {}
+    for b in ballots:
+        mine = set(_ballot_ids(b, round.method))
+        needed |= mine
+        left_out[b.pk] = [pk for pk in candidates if pk not in mine][:LEFT_OUT_SHOWN]
+        needed |= set(left_out[b.pk])
+    items = BacklogItem.objects.only("pk", "title").in_bulk(needed)
+
+    index = {pk: i for i, pk in enumerate(candidates)}
+    rows = [index[pk] for pk in window]
+    block = matrix[np.ix_(rows, rows)] if rows else np.zeros((0, 0))
+    peak = float(matrix.max()) if matrix.size else 0.0
+    peak = peak or 1
     heat = [
         {
-            "item": items[candidates[i]],
+            "place": start + i,
+            "item": items[window[i]],
             "cells": [
                 {
-                    "value": value,
-                    "against": items[candidates[j]],
+                    "value": float(block[i, j]),
+                    "against": items[window[j]],
                     "self": i == j,
-                    **_heat(value, peak),
-                    "wins": value > matrix[j][i],
+                    **_heat(float(block[i, j]), peak),
+                    "wins": block[i, j] > block[j, i],
                 }
-                for j, value in enumerate(row)
+                for j in range(len(window))
             ],
         }
-        for i, row in enumerate(matrix)
+        for i in range(len(window))
     ]
     per_cohort = [
         {
-            "name": outcome["turnout"][key]["name"],  # every cohort that voted is in turnout
+            "name": data["turnout"][key]["name"],  # every cohort that voted is in turnout
             "tiers": [[items[pk] for pk in tier] for tier in tiers],
         }
-        for key, tiers in outcome["by_cohort"].items()
+        for key, tiers in per_cohort_ids.items()
     ]
-    owner = can_reorder(request.user, round.product)
     roles = product_roles_for_user(product=round.product, user=request.user)
     now = timezone.now()
-    ballots = None
-    if owner and round.ballots_visible:
-        ballots = [
-            {"ballot": b, "shown": _tiers_shown(b, round.method, items, candidates)}
-            for b in Ballot.objects.filter(round=round)
-            .select_related("voter", "cohort")
-            .order_by("voter__last_name", "voter__first_name", "pk")
-        ]
+    shown_count = min(places, m)
+    window_end = start - 1 + len(window)
     return {
         "is_voter": ProductRoleKind.BUSINESS_VOTER in roles,
         "round": round,
         "product": round.product,
-        "outcome": outcome,
-        "consensus": [[items[pk] for pk in tier] for tier in outcome["ranking"]],
+        "outcome": data,
+        "consensus": [[items[pk] for pk in tier] for tier in consensus],
+        "places_shown": shown_count,
+        "places_hidden": m - shown_count,
+        "more_places_url": _results_url(round, asked, places=min(m, places + MORE_PLACES))
+        if shown_count < m
+        else None,
+        "more_places": min(MORE_PLACES, m - shown_count),
         "heat": heat,
+        "head_to_head": {
+            "first": start,
+            "last": window_end,
+            "of": m,
+            "earlier_url": _results_url(round, asked, **{"from": max(1, start - HEAD_TO_HEAD)})
+            if start > 1
+            else None,
+            "later_url": _results_url(round, asked, **{"from": window_end + 1})
+            if window_end < m
+            else None,
+            "csv_url": reverse("prioritisation:round_pairwise_csv", args=[round.pk]),
+        },
+        "live_url": _results_url(round, asked),
         "per_cohort": per_cohort,
         "is_open": round.is_open(now),
         "is_owner": owner,
-        "ballots": ballots,
-        "between_voters": _agreement(outcome.get("voter_pairs"), outcome["voter_agreement"]),
-        "vote_and_score": _agreement(outcome.get("vote_score_pairs"), outcome["vote_vs_score"]),
+        "ballots": [
+            {
+                "ballot": b,
+                "shown": _tiers_shown(
+                    b, round.method, items, candidates, left_out_shown=LEFT_OUT_SHOWN
+                ),
+            }
+            for b in ballots
+        ]
+        if show_ballots
+        else None,
+        "more_ballots_url": _results_url(round, asked, ballots=ballots_shown + MORE_PLACES)
+        + "#ballots"
+        if show_ballots and ballots_shown < data["ballots"]
+        else None,
+        "ballots_hidden": max(0, data["ballots"] - ballots_shown),
+        "between_voters": _agreement(data.get("voter_pairs"), data["voter_agreement"]),
+        "vote_and_score": _agreement(data.get("vote_score_pairs"), data["vote_vs_score"]),
         "method_in_words": results.METHOD_IN_WORDS[round.method],
         "method_precisely": results.METHOD_PRECISELY[round.method],
         "now": now,
@@ -306,6 +428,40 @@ def round_results(request: HttpRequest, pk: int) -> HttpResponse:
     if request.htmx:
         return render(request, "prioritisation/round_results.html#live", context)
     return render(request, "prioritisation/round_results.html", context)
+
+
+@login_required
+@require_GET
+def round_pairwise_csv(request: HttpRequest, pk: int) -> StreamingHttpResponse:
+    """The whole head-to-head table as CSV, in consensus order: each cell is the weighted
+    number of voters who put the row's item above the column's. Streamed a row at a time:
+    1,000 items are a million cells. Titles are neutralised against spreadsheet formulas."""
+    round = round_for_user(request.user, pk)
+    outcome = results.round_outcome(round)
+    candidates = outcome.data["candidates"]
+    order = [pk for tier in outcome.data["ranking"] for pk in tier]
+    titles = dict(BacklogItem.objects.filter(pk__in=candidates).values_list("pk", "title"))
+    index = {pk: i for i, pk in enumerate(candidates)}
+    matrix = outcome.pairwise[np.ix_([index[pk] for pk in order], [index[pk] for pk in order])]
+    writer = csv.writer(_Echo())
+    header = ["Place", "Item id", "Preferred over →", *(safe_cell(titles[pk]) for pk in order)]
+
+    def lines():
+        yield writer.writerow(header)
+        for place, (pk, row) in enumerate(zip(order, matrix, strict=True), start=1):
+            cells = (f"{value:g}" for value in row.tolist())
+            yield writer.writerow([place, pk, safe_cell(titles[pk]), *cells])
+
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="round-{round.pk}-head-to-head.csv"'
+    return response
+
+
+class _Echo:
+    """A file-like object whose write returns the line, for streaming csv.writer rows."""
+
+    def write(self, value: str) -> str:
+        return value
 
 
 @login_required
