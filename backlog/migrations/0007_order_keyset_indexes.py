@@ -20,7 +20,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='backlogitem',
-            index=models.Index(condition=models.Q(('status__in', ['idea', 'ready', 'in_progress'])), fields=['product', 'rank_key'], include=('effort',), name='item_open_manual_order'),
+            index=models.Index(condition=models.Q(('status__in', ['idea', 'ready', 'in_progress'])), fields=['product', 'rank_key'], include=('id', 'effort'), name='item_open_manual_order'),
         ),
         migrations.AddIndex(
             model_name='backlogitem',

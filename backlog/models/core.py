@@ -332,10 +332,10 @@ class BacklogItem(models.Model):
             # The backlog page's status filter within one product, kept in manual order.
             models.Index(fields=["product", "status", "rank_key"], name="item_product_status"),
             # The manual order's open items: a move's neighbours, the manual ranks of a page
-            # and the capacity line, read by key (keyset) with no heap visit for effort.
+            # and the capacity line, read by key (keyset), index-only (id and effort).
             models.Index(
                 fields=["product", "rank_key"],
-                include=["effort"],
+                include=["id", "effort"],
                 condition=Q(status__in=[status.value for status in OPEN_STATUSES]),
                 name="item_open_manual_order",
             ),

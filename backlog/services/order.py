@@ -111,23 +111,24 @@ def _to_rank(others, open_others, *, key: str, position: int) -> _Place:
         if first is None or key < first:
             return _Place(None, None, already=True, position=1, at_end="top")
         return _before(others, first, position=1, at_end="top")
-    # The open items now at ranks position - 1 and position (the item itself left out).
-    pair = list(
-        open_others.order_by("rank_key").values_list("rank_key", flat=True)[position - 2 : position]
-    )
-    if len(pair) == 2:
-        if pair[0] < key < pair[1]:
-            return _Place(None, None, already=True, position=position)
-        return _before(others, pair[1], position=position)
-    # Past the last open item: the bottom, and the rank that is.
-    if pair:
-        last, position_now = pair[0], position
-    else:
+    # The open items now at ranks position - 1 and position (the item itself left out),
+    # walked to from the nearer end of the partial index of open items: a count and a
+    # short index-only walk, where an OFFSET from the top read n − 5 rows for "n − 5".
+    count = open_others.count()
+    if position > count:
+        # Past the last open item: the bottom, and the rank that is.
         last = _first_key(open_others.order_by("-rank_key"))
-        position_now = open_others.count() + 1
-    if last is None or key > last:
-        return _Place(None, None, already=True, position=position_now, at_end="bottom")
-    return _after(others, last, position=position_now, at_end="bottom")
+        if last is None or key > last:
+            return _Place(None, None, already=True, position=count + 1, at_end="bottom")
+        return _after(others, last, position=count + 1, at_end="bottom")
+    keys = open_others.values_list("rank_key", flat=True)
+    if position - 1 <= count - position:
+        pair = list(keys.order_by("rank_key")[position - 2 : position])
+    else:
+        pair = list(keys.order_by("-rank_key")[count - position : count - position + 2])[::-1]
+    if pair[0] < key < pair[1]:
+        return _Place(None, None, already=True, position=position)
+    return _before(others, pair[1], position=position)
 
 
 def _place(

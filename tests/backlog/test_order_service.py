@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import random
+import re
 import threading
 
 import pytest
@@ -192,7 +193,9 @@ def test_a_move_writes_one_item_row_and_a_constant_number_of_queries_at_10000_it
         "between": {"before_id": items[7000].pk, "after_id": items[7001].pk},
     }.get(to, {})
     counter = WriteCounter()
-    with django_assert_max_num_queries(8), connection.execute_wrapper(counter):
+    # A position also counts the open items, to walk to it from the nearer end.
+    most = 9 if to == "position" else 8
+    with django_assert_max_num_queries(most), connection.execute_wrapper(counter):
         result = services.item_move(item=items[3000], actor=owner, to=to, **kw)
     assert result.moved and not result.rebalanced
     assert counter.rows == {"backlog_backlogitem": 1, "backlog_itemevent": 1}
@@ -344,3 +347,22 @@ def test_a_position_counts_open_items_only(product, owner):
     assert result.moved and result.position == 2
     open_order = [pk for pk in order_of(product) if pk not in (ids[0], ids[1])]
     assert open_order == [ids[2], ids[5], ids[3], ids[4]]
+
+
+def test_a_position_near_the_end_is_found_from_the_end_not_by_an_offset_over_the_list(
+    product, owner
+):
+    items = make_items(product, 300)
+    ref = [i.pk for i in items]
+    from django.test.utils import CaptureQueriesContext
+
+    for position in (297, 300, 150, 2):
+        moving = items[position % 7]
+        with CaptureQueriesContext(connection) as ctx:
+            result = services.item_move(item=moving, actor=owner, to="position", position=position)
+        reference_move(ref, moving.pk, "position", position=position)
+        assert order_of(product) == ref and result.position == position
+        offsets = [
+            int(n) for q in ctx.captured_queries for n in re.findall(r"OFFSET (\d+)", q["sql"])
+        ]
+        assert all(offset <= min(position, 300 - position) for offset in offsets), offsets
