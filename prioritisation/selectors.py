@@ -78,15 +78,15 @@ def _rows(queryset: QuerySet) -> list[tuple]:
         return cursor.fetchall()
 
 
-_COPY_TYPES = {"i8": "bigint", "f8": "double precision", "b1": "boolean"}
+_ARRAY_TYPES = {"i8": "bigint", "f8": "double precision", "b1": "boolean"}
 
 
 def _columns(queryset: QuerySet, dtypes: tuple[str, ...]) -> list[np.ndarray]:
     """A values_list queryset's columns as NumPy arrays of ``dtypes`` ("i8", "f8", "b1").
 
-    On PostgreSQL by one binary COPY laid straight onto a NumPy record array: 400,000
-    estimate rows arrive in tens of milliseconds, where building a Python tuple per row
-    took most of a second. Columns must not be NULL (coalesce them in the queryset)."""
+    On PostgreSQL as one row of arrays (``array_agg`` per column, in the queryset's order),
+    which the driver parses in C: 400,000 estimate rows arrive in a fraction of the time
+    that building a Python tuple per row took. Columns must not be NULL."""
     sql, params = queryset.query.sql_with_params()
     if connection.vendor != "postgresql":
         rows = _rows(queryset)
@@ -95,19 +95,15 @@ def _columns(queryset: QuerySet, dtypes: tuple[str, ...]) -> list[np.ndarray]:
             for k, dtype in enumerate(dtypes)
         ]
     names = [f"c{k}" for k in range(len(dtypes))]
-    select = ", ".join(f"{name}::{_COPY_TYPES[d]}" for name, d in zip(names, dtypes, strict=True))
-    query = f"SELECT {select} FROM ({sql}) AS q ({', '.join(names)})"
-    copy_sql = f"COPY ({query}) TO STDOUT (FORMAT binary)"
-    with connection.cursor() as cursor, cursor.cursor.copy(copy_sql, params) as copy:
-        data = b"".join(copy)
-    layout = [("fields", ">i2")]
-    for k, dtype in enumerate(dtypes):
-        layout += [(f"len{k}", ">i4"), (f"val{k}", np.dtype(dtype).newbyteorder(">"))]
-    layout = np.dtype(layout)
-    header, trailer = 19, 2  # signature, flags and extension length; the -1 field count
-    count = (len(data) - header - trailer) // layout.itemsize
-    rows = np.frombuffer(data, dtype=layout, count=count, offset=header)
-    return [rows[f"val{k}"].astype(dtype) for k, dtype in enumerate(dtypes)]
+    arrays = ", ".join(
+        f"coalesce(array_agg({name}::{_ARRAY_TYPES[d]}), '{{}}')"
+        for name, d in zip(names, dtypes, strict=True)
+    )
+    with connection.cursor() as cursor:
+        # Aggregated in the subquery's order, which PostgreSQL keeps for a plain scan of it.
+        cursor.execute(f"SELECT {arrays} FROM ({sql}) AS q ({', '.join(names)})", params)
+        row = cursor.fetchone()
+    return [np.array(values, dtype=dtype) for values, dtype in zip(row, dtypes, strict=True)]
 
 
 def _index_of(ids: np.ndarray, wanted: np.ndarray) -> np.ndarray:

@@ -158,7 +158,7 @@ def test_a_rescore_that_changes_nothing_writes_no_row(
     )
     first = services.scores_rescore(product_id=product.pk)
     assert (first.items, first.rows_written) == (300, 300)
-    with django_assert_max_num_queries(16):
+    with django_assert_max_num_queries(17):
         again = services.scores_rescore(product_id=product.pk)
     assert (again.items, again.rows_written) == (300, 0)
 

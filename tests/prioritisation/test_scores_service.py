@@ -292,7 +292,7 @@ def test_recompute_query_count_is_constant_in_the_number_of_items(
         )
         for i, item in enumerate(items)
     )
-    with django_assert_max_num_queries(15):
+    with django_assert_max_num_queries(17):
         services.scores_recompute(product_id=product.pk)
     assert ItemScore.objects.filter(product=product).count() == 300
 
