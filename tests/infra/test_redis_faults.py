@@ -176,7 +176,9 @@ def test_with_redis_down_every_action_answers_and_the_queued_work_runs_when_it_r
 
     finished = _timed(
         "show-and-tell finish",
-        lambda: scene["lead"].post(reverse("backlog:session_finish", args=[session.pk])),
+        lambda: scene["lead"].post(
+            reverse("backlog:session_finish", args=[session.pk]), {"confirmed": "yes"}
+        ),
         figures,
     )
     assert finished.status_code == 302
