@@ -271,7 +271,8 @@ def round_result(round: VotingRound) -> dict:
 def latest_result(product, *, closed_only: bool = False) -> tuple[VotingRound | None, dict | None]:
     """The product's latest voting round with ballots and its result (live while open), or
     with ``closed_only`` the latest closed round and its frozen result: (None, None) if none.
-    The compare view shows the vote as it stands; the show-and-tell shows what was decided."""
+    The compare view shows the vote as it stands; the show-and-tell shows what was decided.
+    The result comes without its head-to-head matrix (``round_outcome`` has it)."""
     rounds = VotingRound.objects.filter(product=product).select_related("product")
     if closed_only:
         round = rounds.filter(closed_at__isnull=False).order_by("-closed_at", "-pk").first()
@@ -279,7 +280,8 @@ def latest_result(product, *, closed_only: bool = False) -> tuple[VotingRound | 
         round = rounds.filter(ballots__isnull=False).order_by("-opens_at", "-pk").first()
     if round is None:
         return None, None
-    return round, round_result(round)
+    # The order is what these pages read: not the matrix (a million floats at 1,000 items).
+    return round, round_outcome(round).data
 
 
 def places(outcome: dict) -> dict[int, int]:
