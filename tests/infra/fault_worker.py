@@ -36,14 +36,14 @@ def _pause_rescores_after_they_store(**_: object) -> None:
         return
     from prioritisation.services import recompute
 
-    store = recompute._store
+    store = recompute._store_postgresql  # called inside the scores' transaction
 
-    def store_then_hang(product, columns):
-        store(product, columns)
+    def store_then_hang(product, scores, now):
+        written = store(product, scores, now)
         Path(marker).write_text(str(os.getpid()))
         time.sleep(300)
+        return written
 
-    recompute._store = store_then_hang
-
+    recompute._store_postgresql = store_then_hang
 
 __all__ = ["app"]
