@@ -6,8 +6,9 @@ URL defaults to http://127.0.0.1:8000. Signs in as the demo product owner (``own
 ``benefit-demo``; ``voter`` for the ballot), drives Debian's Chromium at /usr/bin/chromium
 with Playwright, and writes PNGs to docs/screenshots/: the home page, the first product's
 backlog, an item page with its score explanation, the compare view, the demo voting
-round's results, a voter's ballot and this week's show-and-tell at 1280 px wide, and the
-backlog at 375 px. Each is the viewport only, not the full page, to keep the files small.
+round's results, a voter's ballot and this week's show-and-tell at 1280 px wide; and the
+backlog, an item's benefit estimates and the ballot at 375 px. Each is the viewport only,
+not the full page, to keep the files small.
 
 Pages are reached by following links, as a person would, so the script needs no ids.
 """
@@ -117,17 +118,30 @@ def main(argv: list[str] | None = None) -> int:
             shoot(page, "ballot")
             context.close()
 
+            # On a phone: the backlog as the first screen shows it (the filters and tools
+            # folded away), an item's benefit estimates one cohort at a time, and the ballot.
             context = browser.new_context(viewport=PHONE, locale="en-GB", device_scale_factor=1)
             page = context.new_page()
             page.set_default_timeout(15_000)
             sign_in(page, base)
             page.goto(backlog)
             page.locator("#backlog-rows tr[data-item-id]").first.wait_for()
-            # On a phone the add and filter forms fill the first screen; show the list.
-            page.evaluate(
-                "window.scrollTo(0, document.querySelector('#backlog-results').offsetTop - 8)"
-            )
             shoot(page, "backlog-375px")
+            page.locator("#backlog-rows tr[data-item-id]").first.locator("a").first.click()
+            estimates = page.get_by_role("heading", name="Benefit estimates")
+            estimates.evaluate("h => scrollTo(0, h.getBoundingClientRect().top + scrollY - 8)")
+            shoot(page, "estimates-375px")
+            context.close()
+
+            context = browser.new_context(viewport=PHONE, locale="en-GB", device_scale_factor=1)
+            page = context.new_page()
+            page.set_default_timeout(15_000)
+            sign_in(page, base, VOTER)
+            page.goto(backlog)
+            page.get_by_role("link", name="Voting rounds").click()
+            page.locator("td[data-label=Actions] a").first.click()
+            page.get_by_role("heading", name="Your ranking").wait_for()
+            shoot(page, "ballot-375px")
             context.close()
         finally:
             browser.close()
