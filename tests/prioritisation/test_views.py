@@ -269,3 +269,22 @@ def test_anyone_in_the_organisation_can_read_the_scoring_settings(viewer_client,
     assert response.status_code == 200
     assert b"Only the product owner can change these settings." in response.content
     assert b"Save and rescore" not in response.content
+
+
+def test_the_score_panel_says_when_the_product_was_last_scored(owner_client, product, item):
+    """A rescore writes only the rows that changed, so an item's own row can be older than
+    the rescore that confirmed it: the panel gives the product's time, not the row's."""
+    from datetime import datetime, timezone
+
+    from backlog.models import Product
+
+    services.scores_recompute(product_id=product.pk)
+    ItemScore.objects.filter(item=item).update(
+        computed_at=datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)
+    )
+    Product.objects.filter(pk=product.pk).update(
+        scores_computed_at=datetime(2026, 11, 20, 14, 30, tzinfo=timezone.utc)
+    )
+    panel = owner_client.get(reverse("prioritisation:item_score", args=[item.pk]), **HTMX)
+    assert b"Scores computed 20 Nov 2026 14:30" in panel.content
+    assert b"5 Jan 2026" not in panel.content
