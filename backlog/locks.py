@@ -1,11 +1,14 @@
 """Row locks for the backlog, always taken in one order: product, then item.
 
-Every write that can collide takes its locks through here, so that two requests (or a
-request and the rescore task) never wait on each other in opposite orders. The rescore task
-locks the product and then checks every item its scores point to (a foreign-key share lock),
-and a move locks the product and then rewrites one item's key; a service that locked an item
-first and the product second (an estimate save that rescores in the request, a go-live
-signature, an item edit) deadlocked with either.
+Every write that can collide takes its locks through here, so that two requests never wait
+on each other in opposite orders: a service that locked an item first and the product second
+(an estimate save that rescores in the request, a go-live signature, an item edit) would
+deadlock with a move, which locks the product and then rewrites one item's key.
+
+The background rescore takes neither: it reads and computes with no lock and stores under a
+per-product scores lock of its own (``prioritisation.services.recompute._lock_scores``),
+taken last, after product and item, by a request that rescores in its own transaction. So a
+move never waits on a rescore.
 
 Each lock names only its own row (``of=("self",)``) and clears the models' default ordering,
 which for items joins the product table and would lock the product row as a side effect.
