@@ -274,9 +274,11 @@ class Cursor:
         key, *carried = text.split("~")
         if len(carried) == 2 and carried[0].isdigit():
             try:
-                return cls(key, int(carried[0]), Decimal(carried[1]))
+                effort = Decimal(carried[1])
             except ArithmeticError:
-                pass
+                return cls(key)
+            if effort.is_finite():
+                return cls(key, int(carried[0]), effort)
         return cls(key)
 
     def __str__(self) -> str:

@@ -9,10 +9,12 @@ against the first page (targets: ≤ 30 ms; the deepest ≤ 1.2× the first).
 
 from __future__ import annotations
 
+import re
 import statistics
 import time
 from collections.abc import Iterable
 from functools import partial
+from html import unescape
 from urllib.parse import urlencode
 
 from bench._django import _analyze, bench_database, count_queries, make_product_with_items
@@ -69,15 +71,21 @@ def run(quick: bool) -> Iterable[dict]:
             # The other pages a person opens, each against the first page.
             from backlog.models import BacklogItem
 
-            deep_key = (
+            # The deepest page as the browser asks for it: the load-more link of the page
+            # before it (its cursor carries the ranks so far).
+            before_last = (
                 BacklogItem.objects.filter(product=product)
                 .order_by("-rank_key")
-                .values_list("rank_key", flat=True)[100]
+                .values_list("rank_key", flat=True)[200]
             )
+            html = client.get(
+                page_url + "?" + urlencode({"after": before_last}), HTTP_HX_REQUEST="true"
+            ).content.decode()
+            deepest = unescape(re.search(r'id="load-more">.*?href="([^"]+)"', html, re.S)[1])
             others = {
                 "score_ordered": "?order=score",
                 "filtered": "?status=ready",
-                "deepest": "?" + urlencode({"after": deep_key}),
+                "deepest": deepest.removeprefix(page_url),
             }
             for name, query in others.items():
                 _, queries = count_queries(partial(client.get, page_url + query))

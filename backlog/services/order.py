@@ -8,6 +8,7 @@ product rebalanced, in two bulk statements.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -351,30 +352,59 @@ def _bulk_reorder(
 ) -> OrderSnapshot:
     """Save the current order as a snapshot and write the keys ``plan(rows)`` returns.
 
-    ``plan`` runs before the product lock is taken (reading and computing 100,000 rows takes
-    a few hundred milliseconds a move should not wait for); under the lock the rows are read
-    again and, if they are unchanged, the snapshot and the changed keys are written. If they
-    changed (someone moved an item meanwhile), ``plan`` runs again under the lock.
+    ``plan`` runs, and the snapshot is saved, before the product lock is taken (reading and
+    computing 100,000 rows takes a few hundred milliseconds a move should not wait for);
+    under the lock the database checks the rows are unchanged (a digest of them, computed
+    there) and the changed keys are written. If they changed (someone moved an item
+    meanwhile), the rows are read and ``plan`` runs again under the lock.
     ``on_locked`` runs once the lock is held, before anything is written (a caller's own
     checks, taking its locks after the product's)."""
     with transaction.atomic():
         rows = _order_rows(product.pk)
         changes = plan(rows)
+        snapshot = OrderSnapshot.objects.create(
+            product=product, actor=actor, kind=kind, note=note, keys=_snapshot_keys(rows)
+        )
         _lock_product(product.pk)
         if on_locked is not None:
             on_locked()
-        current = _order_rows(product.pk)
-        if current != rows:
-            rows, changes = current, plan(current)
-        snapshot = OrderSnapshot.objects.create(
-            product=product,
-            actor=actor,
-            kind=kind,
-            note=note,
-            keys=[[pk, key] for pk, key, *_ in rows],
-        )
+        if _fingerprint_now(product.pk) != _fingerprint(rows):
+            rows = _order_rows(product.pk)
+            changes = plan(rows)
+            snapshot.keys = _snapshot_keys(rows)
+            snapshot.save(update_fields=["keys"])
         _write_keys(product.pk, changes)
         return snapshot
+
+
+def _snapshot_keys(rows: Rows) -> list[list]:
+    return [[pk, key] for pk, key, *_ in rows]
+
+
+def _fingerprint(rows: Rows) -> tuple[int, str]:
+    """The rows' count and a digest of them, as ``_fingerprint_now`` computes it in SQL."""
+    text = ",".join(
+        f"{pk} {key} {'true' if pinned else 'false'} {status} {'-' if rank is None else rank}"
+        for pk, key, pinned, status, rank in rows
+    )
+    return len(rows), hashlib.md5(text.encode()).hexdigest() if rows else ""
+
+
+def _fingerprint_now(product_id: int) -> tuple[int, str]:
+    """``_fingerprint`` of the product's rows as they are now, computed in the database: a
+    100,000-row check under the lock without sending the rows to Python."""
+    items = BacklogItem._meta.db_table
+    scores = BacklogItem.score.related.related_model._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*), coalesce(md5(string_agg(i.id::text || ' ' || i.rank_key || ' ' "
+            "|| i.pinned::text || ' ' || i.status || ' ' || coalesce(s.rank::text, '-'), ',' "
+            f"ORDER BY i.rank_key)), '') FROM {items} AS i "
+            f"LEFT JOIN {scores} AS s ON s.item_id = i.id WHERE i.product_id = %s",
+            [product_id],
+        )
+        count, digest = cursor.fetchone()
+    return count, digest
 
 
 def order_apply_scores(

@@ -154,7 +154,9 @@ def test_a_bare_key_cursor_from_an_old_link_still_gives_the_right_ranks(
     }
 
 
-@pytest.mark.parametrize("cursor", ["~x~y", "a0V~12~oops", "r12.x", "k", "rzz"])
+@pytest.mark.parametrize(
+    "cursor", ["~x~y", "a0V~12~oops", "a0V~12~NaN", "a0V~3~-Infinity", "r12.x", "k", "rzz"]
+)
 def test_a_mangled_cursor_is_a_page_not_an_error(owner_client, product, backlog, cursor):
     url = reverse("backlog:product_backlog", args=[product.pk])
     for order in ("manual", "score"):

@@ -132,3 +132,30 @@ def test_closed_items_keep_their_places_in_a_score_order(product, owner):
     services.order_apply_scores(product=product, actor=owner)
     # The closed item has no score rank: it follows the ranked ones in manual order.
     assert order_of(product)[-1] == items[1].pk
+
+
+def test_the_check_under_the_lock_matches_the_rows_read_before_it(product, owner):
+    """The database's digest of the rows equals the one made from the rows read without the
+    lock, so an unchanged product is written without reading its rows again."""
+    from backlog.services import order
+
+    items = make_items(product, 40)
+    score(items[::2])
+    BacklogItem.objects.filter(pk=items[3].pk).update(pinned=True, status=ItemStatus.DONE)
+    rows = order._order_rows(product.pk)
+    assert order._fingerprint_now(product.pk) == order._fingerprint(rows)
+
+
+def test_a_reorder_plans_again_when_the_order_changed_before_it_took_the_lock(product, owner):
+    items = make_items(product, 30)
+    score(list(reversed(items)))
+    moved = items[10]
+
+    def someone_moves_an_item() -> None:
+        BacklogItem.objects.filter(pk=moved.pk).update(rank_key="a0")  # now first
+
+    snapshot = services.order_apply_scores(
+        product=product, actor=owner, on_locked=someone_moves_an_item
+    )
+    assert order_of(product) == [i.pk for i in reversed(items)]
+    assert dict(snapshot.keys)[moved.pk] == "a0"  # the snapshot is the order it replaced
