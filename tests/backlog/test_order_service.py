@@ -366,3 +366,15 @@ def test_a_position_near_the_end_is_found_from_the_end_not_by_an_offset_over_the
             int(n) for q in ctx.captured_queries for n in re.findall(r"OFFSET (\d+)", q["sql"])
         ]
         assert all(offset <= min(position, 300 - position) for offset in offsets), offsets
+
+
+def test_two_items_of_a_product_can_never_share_a_rank_key(product):
+    """On PostgreSQL a deferrable unique constraint, on SQLite a unique index (migration
+    0008): either way the database itself refuses a second item on the same key."""
+    from django.db import IntegrityError, transaction
+
+    first, second = BacklogItemFactory.create_batch(2, product=product)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        BacklogItem.objects.filter(pk=second.pk).update(rank_key=first.rank_key)
+    second.refresh_from_db()
+    assert second.rank_key != first.rank_key
