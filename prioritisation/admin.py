@@ -9,6 +9,7 @@ from prioritisation.models import (
     ItemScoringInputs,
     PendingRescore,
     RoundCandidate,
+    RoundTally,
     VotingRound,
 )
 
@@ -49,6 +50,24 @@ class PendingRescoreAdmin(admin.ModelAdmin):
     list_display = ["product", "requested_at"]
     raw_id_fields = ["product"]
     list_select_related = ["product"]
+
+
+@admin.register(RoundTally)
+class RoundTallyAdmin(admin.ModelAdmin):
+    """A round's counted ballots, kept so the results page need not count them per look.
+    Derived data: the operator may read or delete one (it is counted again), never edit."""
+
+    list_display = ["round", "key", "counted_at"]
+    fields = ["round", "key", "counted_at"]
+    readonly_fields = fields
+    raw_id_fields = ["round"]
+    list_select_related = ["round"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
 
 
 class RoundCandidateInline(admin.TabularInline):

@@ -246,7 +246,9 @@ def test_scored_backlog_query_count_is_constant_at_1000_items(
     for item in BacklogItemFactory.create_batch(990, product=product):
         item.cohorts.add(cohort)
     services.scores_recompute(product_id=product.pk)
-    assert count_get_queries(owner_client, url, params) == few
+    # In score order a page that the ranked items do not fill reads the unranked ones too
+    # (one query more); a full page of ranked items does not.
+    assert count_get_queries(owner_client, url, params) <= few
     # A deeper page adds at most the one aggregate of the open items above it.
     assert count_get_queries(owner_client, url, {**params, "start": 900}) <= few + 1
 
