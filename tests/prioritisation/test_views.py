@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC
+
 import pytest
 from django.urls import reverse
 
@@ -276,16 +278,14 @@ def test_anyone_in_the_organisation_can_read_the_scoring_settings(viewer_client,
 def test_the_score_panel_says_when_the_product_was_last_scored(owner_client, product, item):
     """A rescore writes only the rows that changed, so an item's own row can be older than
     the rescore that confirmed it: the panel gives the product's time, not the row's."""
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from backlog.models import Product
 
     services.scores_recompute(product_id=product.pk)
-    ItemScore.objects.filter(item=item).update(
-        computed_at=datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)
-    )
+    ItemScore.objects.filter(item=item).update(computed_at=datetime(2026, 1, 5, 9, 0, tzinfo=UTC))
     Product.objects.filter(pk=product.pk).update(
-        scores_computed_at=datetime(2026, 11, 20, 14, 30, tzinfo=timezone.utc)
+        scores_computed_at=datetime(2026, 11, 20, 14, 30, tzinfo=UTC)
     )
     panel = owner_client.get(reverse("prioritisation:item_score", args=[item.pk]), **HTMX)
     assert b"Scores computed 20 Nov 2026 14:30" in panel.content
