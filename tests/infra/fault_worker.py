@@ -46,4 +46,5 @@ def _pause_rescores_after_they_store(**_: object) -> None:
 
     recompute._store_postgresql = store_then_hang
 
+
 __all__ = ["app"]
