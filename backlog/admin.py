@@ -7,7 +7,9 @@ from backlog.models import (
     GoLiveSignature,
     ItemCapability,
     ItemEvent,
+    ItemPrincipleCheck,
     OrderSnapshot,
+    Principle,
     Product,
     ProductRole,
     ShowAndTell,
@@ -23,7 +25,7 @@ class ProductRoleInline(admin.TabularInline):
 
 @admin.register(Product)
 class ProductAdmin(admin.ModelAdmin):
-    list_display = ["name", "organisation", "kind", "weekly_capacity"]
+    list_display = ["name", "organisation", "kind", "weekly_capacity", "archived_at"]
     list_filter = ["organisation", "kind"]
     search_fields = ["name"]
     inlines = [ProductRoleInline]
@@ -38,9 +40,25 @@ class ProductRoleAdmin(admin.ModelAdmin):
 
 @admin.register(Capability)
 class CapabilityAdmin(admin.ModelAdmin):
-    list_display = ["name", "organisation"]
+    list_display = ["name", "organisation", "owner_product", "same_as"]
     list_filter = ["organisation"]
     search_fields = ["name"]
+    list_select_related = ["organisation", "owner_product", "same_as"]
+
+
+@admin.register(Principle)
+class PrincipleAdmin(admin.ModelAdmin):
+    list_display = ["name", "organisation", "position", "archived_at"]
+    list_filter = ["organisation"]
+    search_fields = ["name"]
+
+
+@admin.register(ItemPrincipleCheck)
+class ItemPrincipleCheckAdmin(admin.ModelAdmin):
+    list_display = ["item", "principle", "answer", "updated_at"]
+    list_filter = ["answer", "principle__organisation"]
+    list_select_related = ["item", "principle"]
+    raw_id_fields = ["item"]
 
 
 class ItemCapabilityInline(admin.TabularInline):
@@ -108,4 +126,6 @@ class GoLiveSignatureAdmin(admin.ModelAdmin):
     raw_id_fields = ["item", "signer", "session"]
 
 
-register_history(Product, ProductRole, BacklogItem, OrderSnapshot, GoLiveSignature)
+register_history(
+    Product, ProductRole, BacklogItem, OrderSnapshot, GoLiveSignature, Principle, ItemPrincipleCheck
+)

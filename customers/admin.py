@@ -1,6 +1,13 @@
 from django.contrib import admin
 
-from customers.models import ApiToken, Cohort, Membership, Organisation
+from customers.models import (
+    ApiToken,
+    Cohort,
+    Invitation,
+    Membership,
+    NotificationSent,
+    Organisation,
+)
 
 
 class CohortInline(admin.TabularInline):
@@ -10,7 +17,7 @@ class CohortInline(admin.TabularInline):
 
 @admin.register(Organisation)
 class OrganisationAdmin(admin.ModelAdmin):
-    list_display = ["name", "slug", "time_zone", "created_at"]
+    list_display = ["name", "slug", "time_zone", "password_sign_in", "created_at"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
     inlines = [CohortInline]
@@ -18,7 +25,7 @@ class OrganisationAdmin(admin.ModelAdmin):
 
 @admin.register(Membership)
 class MembershipAdmin(admin.ModelAdmin):
-    list_display = ["user", "organisation", "role", "cohort", "job_title"]
+    list_display = ["user", "organisation", "role", "cohort", "job_title", "deactivated_at"]
     list_filter = ["organisation", "role"]
     search_fields = ["user__username", "user__email"]
     list_select_related = ["user", "organisation", "cohort"]
@@ -26,7 +33,7 @@ class MembershipAdmin(admin.ModelAdmin):
 
 @admin.register(Cohort)
 class CohortAdmin(admin.ModelAdmin):
-    list_display = ["name", "organisation", "kind", "size", "voice_weight"]
+    list_display = ["name", "organisation", "kind", "size", "voice_weight", "archived_at"]
     list_filter = ["organisation", "kind"]
     list_select_related = ["organisation"]
 
@@ -52,6 +59,48 @@ class ApiTokenAdmin(admin.ModelAdmin):
     readonly_fields = ["user", "name", "prefix", "created_at", "last_used_at", "expires_at"]
 
     def has_add_permission(self, request) -> bool:
+        return False
+
+
+@admin.register(Invitation)
+class InvitationAdmin(admin.ModelAdmin):
+    """Invitations, for the site operator to see and revoke. They are made on the members
+    page or by ``create_organisation``: the link exists once, in that e-mail or output."""
+
+    list_display = ["email", "organisation", "role", "created_at", "expires_at", "accepted_at"]
+    list_filter = ["organisation", "role"]
+    search_fields = ["email"]
+    list_select_related = ["organisation"]
+    exclude = ["key_hash"]
+    readonly_fields = [
+        "organisation",
+        "email",
+        "role",
+        "cohort",
+        "invited_by",
+        "created_at",
+        "sent_at",
+        "expires_at",
+        "accepted_at",
+        "accepted_by",
+    ]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+
+@admin.register(NotificationSent)
+class NotificationSentAdmin(admin.ModelAdmin):
+    """What was e-mailed to whom, for the operator to read: a record, never edited."""
+
+    list_display = ["sent_at", "kind", "about", "email", "organisation"]
+    list_filter = ["kind", "organisation"]
+    search_fields = ["email", "about"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
         return False
 
 

@@ -11,7 +11,9 @@ from django.db.models import F, Q
 from customers.history import track_history
 
 
-@track_history("organisation", "name", "unit", "description", "weight", "higher_is_better")
+@track_history(
+    "organisation", "name", "unit", "description", "weight", "higher_is_better", "archived_at"
+)
 class BenefitMetric(models.Model):
     """A named measure of benefit (hours saved, calls avoided…) with an importance weight."""
 
@@ -29,6 +31,8 @@ class BenefitMetric(models.Model):
         help_text="Off for a metric where a fall is the benefit (cost, waiting days): "
         "estimates are then the expected change, and a decrease counts as benefit.",
     )
+    # An archived metric takes no new estimates; the estimates that refer to it stay.
+    archived_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["organisation", "name"]

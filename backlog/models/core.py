@@ -50,6 +50,7 @@ GREEN_BOOK_EFFORT_UPLIFT = Decimal("0.54")
     "effort_uplift",
     "benefit_haircut",
     "optimism_reason",
+    "archived_at",
 )
 class Product(models.Model):
     organisation = models.ForeignKey(
@@ -98,6 +99,9 @@ class Product(models.Model):
         "uplift of 54% for equipment and development projects.",
     )
     scores_computed_at = models.DateTimeField(null=True, blank=True)
+    # An archived product is read-only and leaves the home page and the portfolio; its
+    # data is kept and it can be restored.
+    archived_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -171,6 +175,19 @@ class Capability(models.Model):
     )
     name = models.CharField(max_length=120)
     description = models.TextField(blank=True)
+    # The product that builds and looks after it, if any.
+    owner_product = models.ForeignKey(
+        "Product",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="owned_capabilities",
+    )
+    # Marked as the same capability as another one (named differently): both are then
+    # reported as built twice when two products build them.
+    same_as = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="duplicates"
+    )
 
     class Meta:
         ordering = ["name"]
@@ -183,6 +200,59 @@ class Capability(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+@track_history("organisation", "name", "description", "position", "archived_at")
+class Principle(models.Model):
+    """A technology principle the organisation holds items to (cloud native, mobile ready…)."""
+
+    organisation = models.ForeignKey(
+        "customers.Organisation", on_delete=models.CASCADE, related_name="principles"
+    )
+    name = models.CharField(max_length=80)
+    description = models.TextField(blank=True)
+    position = models.PositiveSmallIntegerField(default=0)
+    archived_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["position", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "name"], name="principle_unique_name_per_organisation"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+# The six principles of the seeds every piece of technology must meet.
+DEFAULT_PRINCIPLES: tuple[dict, ...] = (
+    {
+        "name": "Cloud native",
+        "description": "Runs on public cloud services, bought as a service, not hosted by us.",
+    },
+    {
+        "name": "Mobile ready",
+        "description": "Works on a phone as well as on a desk, for colleagues and citizens.",
+    },
+    {
+        "name": "Interoperable",
+        "description": "Shares its data with other systems through open APIs and standards.",
+    },
+    {
+        "name": "Flexible",
+        "description": "Built on shared platforms and capabilities, reused rather than rebuilt.",
+    },
+    {
+        "name": "Enabling customers",
+        "description": "Lets people serve themselves; shaped by evidence from user research.",
+    },
+    {
+        "name": "Proportionately secure",
+        "description": "Security matched to the risk: neither careless nor in the way.",
+    },
+)
 
 
 class DigitisationLevel(models.TextChoices):
@@ -375,6 +445,34 @@ class ItemCapability(models.Model):
 
     def __str__(self) -> str:
         return f"{self.item} {self.use} {self.capability}"
+
+
+class PrincipleAnswer(models.TextChoices):
+    MEETS = "meets", "Meets"
+    DOES_NOT = "does_not", "Does not meet"
+    NOT_APPLICABLE = "n_a", "Not applicable"
+
+
+@track_history("item", "principle", "answer", "note")
+class ItemPrincipleCheck(models.Model):
+    """An item checked against one of the organisation's principles, with a note."""
+
+    item = models.ForeignKey(BacklogItem, on_delete=models.CASCADE, related_name="principle_checks")
+    principle = models.ForeignKey(Principle, on_delete=models.CASCADE, related_name="checks")
+    answer = models.CharField(max_length=8, choices=PrincipleAnswer.choices)
+    note = models.TextField(blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["principle__position", "principle__name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["item", "principle"], name="item_principle_check_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.item}: {self.principle} {self.answer}"
 
 
 class ItemEventKind(models.TextChoices):
