@@ -2,8 +2,8 @@
 show-and-tell (``sessions``) and history (``audit``)."""
 
 from backlog.views.audit import audit_log, audit_log_csv, item_history
+from backlog.views.home import home
 from backlog.views.items import (
-    home,
     item_create,
     item_detail,
     item_edit,

@@ -23,21 +23,12 @@ from backlog.permissions import (
     can_edit_items,
     can_reorder,
     item_for_user,
-    organisation_or_404,
     product_for_user,
 )
 from backlog.rows import RowOptions, render_rows
 from config.http import INT_MAX, int_param
 from prioritisation.services import scores_pending
 from prioritisation.views import scoring_context
-
-
-@login_required
-@require_GET
-def home(request: HttpRequest) -> HttpResponse:
-    organisation = organisation_or_404(request.user)
-    products = selectors.product_list(organisation=organisation)
-    return render(request, "backlog/home.html", {"products": products})
 
 
 def _filters_from(form: ItemFilterForm) -> selectors.ItemFilters:
