@@ -8,13 +8,14 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from backlog import selectors
-from backlog.permissions import organisation_or_404
+from backlog.home import home_for
+from customers.permissions import membership_or_404
 
 
 @login_required
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
-    organisation = organisation_or_404(request.user)
-    products = selectors.product_list(organisation=organisation)
-    return render(request, "backlog/home.html", {"products": products})
+    membership = membership_or_404(request.user)
+    return render(
+        request, "backlog/home.html", {"home": home_for(user=request.user, membership=membership)}
+    )

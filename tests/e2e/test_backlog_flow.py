@@ -22,7 +22,7 @@ def test_demo_product_owner_creates_an_item_and_sees_it_in_the_backlog(
     page.goto(f"{live_server.url}/accounts/login/")
     check_a11y(page)
     sign_in(page, "owner", "benefit-demo")
-    page.get_by_role("heading", name="Riverside District Council: products").wait_for()
+    page.get_by_role("heading", name="Your work").wait_for()
     check_a11y(page)
     screenshot(page, "home")
 
