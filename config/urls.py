@@ -3,11 +3,27 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from customers.sso import SignInForm, SingleSignOnCallbackView, SingleSignOnStartView
+
 urlpatterns = [
     path(
         "accounts/login/",
-        auth_views.LoginView.as_view(redirect_authenticated_user=True),
+        auth_views.LoginView.as_view(
+            authentication_form=SignInForm, redirect_authenticated_user=True
+        ),
         name="login",
+    ),
+    # Single sign-on (customers/sso.py): 404 unless configured. The names are the ones
+    # mozilla-django-oidc reverses.
+    path(
+        "accounts/oidc/authenticate/",
+        SingleSignOnStartView.as_view(),
+        name="oidc_authentication_init",
+    ),
+    path(
+        "accounts/oidc/callback/",
+        SingleSignOnCallbackView.as_view(),
+        name="oidc_authentication_callback",
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/", include("customers.account_urls")),

@@ -170,6 +170,18 @@ def _pages() -> list[Row]:
             {"POST": dict.fromkeys(ROLES, SIGN_IN)},
             "signs out and goes back to the sign-in page",
         ),
+        Row(
+            "oidc_authentication_init",
+            "",
+            {"GET": dict.fromkeys(ROLES, NOT_FOUND)},
+            "single sign-on: 404 unless configured; then anyone, to the provider",
+        ),
+        Row(
+            "oidc_authentication_callback",
+            "",
+            {"GET": dict.fromkeys(ROLES, NOT_FOUND)},
+            "single sign-on's return: 404 unless configured; then matched by verified e-mail",
+        ),
         Row("accounts:profile", "", {"GET": signed_in()}, "everyone's own profile"),
         Row(
             "accounts:api_token_create",

@@ -108,6 +108,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "customers.context_processors.organisation",
+                "customers.sso.sso_context",
             ],
         },
     },
@@ -163,6 +164,32 @@ FORWARDED_ALLOW_IPS = _env_list("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
 # Only for a server other than gunicorn that cannot check the proxy itself: believe
 # X-Forwarded-Proto from anyone. Safe only where nothing but the proxy can reach the app.
 TRUST_X_FORWARDED_PROTO = _env_bool("TRUST_X_FORWARDED_PROTO", False)
+
+# Single sign-on (OpenID Connect, mozilla-django-oidc; customers/sso.py). Off unless the
+# issuer, client id and secret are all set. The provider's endpoints come from its discovery
+# document (<issuer>/.well-known/openid-configuration, fetched when someone signs in, cached
+# for an hour) unless given here. The redirect URI to register with the provider is
+# https://<host>/accounts/oidc/callback/.
+OIDC_ISSUER = os.environ.get("OIDC_ISSUER", "")
+OIDC_RP_CLIENT_ID = os.environ.get("OIDC_CLIENT_ID", "")
+OIDC_RP_CLIENT_SECRET = os.environ.get("OIDC_CLIENT_SECRET", "")
+OIDC_PROVIDER_NAME = os.environ.get("OIDC_PROVIDER_NAME", "") or "single sign-on"
+OIDC_OP_AUTHORIZATION_ENDPOINT = os.environ.get("OIDC_AUTHORIZATION_ENDPOINT", "")
+OIDC_OP_TOKEN_ENDPOINT = os.environ.get("OIDC_TOKEN_ENDPOINT", "")
+OIDC_OP_USER_ENDPOINT = os.environ.get("OIDC_USERINFO_ENDPOINT", "")
+OIDC_OP_JWKS_ENDPOINT = os.environ.get("OIDC_JWKS_URI", "")
+OIDC_RP_SIGN_ALGO = os.environ.get("OIDC_SIGN_ALGORITHM", "RS256")
+OIDC_RP_SCOPES = os.environ.get("OIDC_SCOPES", "openid email profile")
+OIDC_USE_PKCE = True
+OIDC_TIMEOUT = 10  # seconds for each call to the provider: a slow one must not hold a worker
+OIDC_DISCOVERY_CACHE_SECONDS = 3600
+OIDC_CLOCK_SKEW_SECONDS = 60  # leeway for the ID token's exp/iat against our clock
+# The library's own session refresh and token storage are not used: our session rules apply.
+OIDC_STORE_ACCESS_TOKEN = False
+OIDC_STORE_ID_TOKEN = False
+# After django-axes and the password backend: a password sign-in never reaches it, and the
+# callback's authenticate() passes django-axes' lockout check first like any sign-in.
+AUTHENTICATION_BACKENDS.append("customers.sso.SingleSignOnBackend")
 
 # Sessions end after 30 minutes idle (renewed once a minute while active) and 12 hours after
 # sign-in however active (customers.middleware.SessionLifetimeMiddleware).
