@@ -11,6 +11,7 @@ from backlog.models import (
     Capability,
     DigitisationLevel,
     ItemStatus,
+    Product,
     validate_effort,
 )
 from customers.models import Cohort, Organisation
@@ -111,3 +112,42 @@ class ItemFilterForm(forms.Form):
             ("score", "Score order"),
             *((f"cohort-{c.pk}", f"As if only {c.name} counted") for c in cohorts),
         ]
+
+
+def _person_name(user) -> str:
+    return user.get_full_name() or user.username
+
+
+class ProductForm(forms.ModelForm):
+    """A product's settings. Creating one also names its first product owner (the person
+    creating it, unless they pick someone else of the organisation's active members)."""
+
+    class Meta:
+        model = Product
+        fields = [
+            "name",
+            "description",
+            "kind",
+            "weekly_capacity",
+            "show_and_tell_weekday",
+            "new_items_position",
+        ]
+        labels = {"new_items_position": "Where new items go"}
+        widgets = {"description": forms.Textarea(attrs={"rows": 4})}
+
+    weekly_capacity = forms.IntegerField(
+        min_value=0,
+        max_value=100_000,
+        label="Weekly capacity (points)",
+        help_text=Product._meta.get_field("weekly_capacity").help_text,
+    )
+
+    def __init__(self, *args, owners=None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if owners is not None:
+            self.fields["owner"] = forms.ModelChoiceField(
+                queryset=owners,
+                label="Product owner",
+                help_text="They can then give the product's other roles.",
+            )
+            self.fields["owner"].label_from_instance = _person_name

@@ -1,6 +1,15 @@
-"""Who may do what on a product. Views call these before doing any work."""
+"""Who may do what on a product. Views call these before doing any work.
+
+An archived product is read-only: every loader here refuses it (403, ``ARCHIVED_MESSAGE``)
+for a write, which is a load with ``write``/``reorder`` or any load during a request that
+is not a GET, HEAD or OPTIONS (``WriteRequestMiddleware`` marks those). So the pages, the
+API and the prioritisation pages that load through here need no check of their own, and a
+write view added later is covered without remembering to ask.
+"""
 
 from __future__ import annotations
+
+from contextvars import ContextVar
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied
@@ -8,9 +17,38 @@ from django.http import Http404
 
 from backlog import selectors
 from backlog.models import ITEM_EDITOR_ROLES, BacklogItem, Product, ProductRoleKind, ShowAndTell
+from backlog.services.products import ARCHIVED_MESSAGE
 from customers.models import Organisation
 from customers.permissions import membership_or_404
 from customers.selectors import membership_for_user
+
+_WRITE_REQUEST: ContextVar[bool] = ContextVar("write_request", default=False)
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+class WriteRequestMiddleware:
+    """Marks a request that may change something (any method but GET, HEAD, OPTIONS), for
+    the loaders below to refuse an archived product."""
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request):
+        token = _WRITE_REQUEST.set(request.method not in SAFE_METHODS)
+        try:
+            return self.get_response(request)
+        finally:
+            _WRITE_REQUEST.reset(token)
+
+
+def is_write_request() -> bool:
+    return _WRITE_REQUEST.get()
+
+
+def require_writable(product: Product) -> None:
+    """403 for any change to an archived product: it is kept read-only until restored."""
+    if product.archived_at is not None:
+        raise PermissionDenied(ARCHIVED_MESSAGE)
 
 
 def organisation_or_404(user: AbstractBaseUser) -> Organisation:
@@ -28,15 +66,21 @@ def _holds_any(user: AbstractBaseUser, product: Product, roles: frozenset[str]) 
 
 
 def can_edit_items(user: AbstractBaseUser, product: Product) -> bool:
-    return _holds_any(user, product, ITEM_EDITOR_ROLES)
+    """Whether the pages offer item changes; never on an archived product."""
+    return product.archived_at is None and _holds_any(user, product, ITEM_EDITOR_ROLES)
 
 
 def can_reorder(user: AbstractBaseUser, product: Product) -> bool:
-    """The manual order is the product owner's (or an organisation admin's) to set."""
-    return _holds_any(user, product, frozenset({ProductRoleKind.PRODUCT_OWNER}))
+    """The manual order is the product owner's (or an organisation admin's) to set; an
+    archived product's is no one's."""
+    return product.archived_at is None and _holds_any(
+        user, product, frozenset({ProductRoleKind.PRODUCT_OWNER})
+    )
 
 
 def _check_may_act(user: AbstractBaseUser, product: Product, *, write: bool, reorder: bool) -> None:
+    if write or reorder or is_write_request():
+        require_writable(product)
     if write and not can_edit_items(user, product):
         raise PermissionDenied("Your role on this product does not allow changes.")
     if reorder and not can_reorder(user, product):
@@ -87,4 +131,7 @@ def session_for_user(user: AbstractBaseUser, pk: int) -> tuple[ShowAndTell, froz
     )
     if session is None:
         raise Http404("No such show-and-tell.")
-    return session, product_people_roles(user, session.product)
+    roles = product_people_roles(user, session.product)
+    if is_write_request():
+        require_writable(session.product)
+    return session, roles

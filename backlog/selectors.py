@@ -21,7 +21,7 @@ from backlog.models import (
     Product,
     ProductRole,
 )
-from customers.models import Cohort, Organisation
+from customers.models import Cohort, Membership, Organisation
 
 PAGE_SIZE = 100
 # At most this many rows are re-rendered after a move (what a person had scrolled through).
@@ -29,9 +29,10 @@ MAX_RERENDER = 1000
 
 
 def product_list(*, organisation: Organisation) -> QuerySet[Product]:
-    """Products of one organisation with their item counts by state, for the home page."""
+    """Products of one organisation with their item counts by state, for the home page.
+    Archived products are left out (they stay reachable by their address)."""
     return (
-        Product.objects.filter(organisation=organisation)
+        Product.objects.filter(organisation=organisation, archived_at__isnull=True)
         .annotate(
             open_items=Count("items", filter=Q(items__status__in=OPEN_STATUSES)),
             done_items=Count("items", filter=Q(items__status=ItemStatus.DONE)),
@@ -46,6 +47,33 @@ def product_get(*, organisation: Organisation, pk: int) -> Product | None:
     if product is not None:
         product.organisation = organisation  # already loaded: save the query
     return product
+
+
+def archived_product_list(*, organisation: Organisation) -> QuerySet[Product]:
+    """The organisation's archived products, most recently archived first."""
+    return Product.objects.filter(organisation=organisation, archived_at__isnull=False).order_by(
+        "-archived_at", "pk"
+    )
+
+
+def product_people(*, product: Product) -> list[tuple[AbstractBaseUser, frozenset[str]]]:
+    """The active members of the product's organisation, each with their roles on the
+    product: the rows of the people × roles matrix, people holding a role first, then by
+    name. Two queries whatever the number of people (members, then the product's roles)."""
+    members = (
+        Membership.objects.filter(
+            organisation_id=product.organisation_id,
+            deactivated_at__isnull=True,
+            user__is_active=True,
+        )
+        .select_related("user")
+        .order_by("user__first_name", "user__last_name", "user__username", "pk")
+    )
+    held: dict[int, set[str]] = {}
+    for user_id, role in ProductRole.objects.filter(product=product).values_list("user_id", "role"):
+        held.setdefault(user_id, set()).add(role)
+    rows = [(m.user, frozenset(held.get(m.user_id, ()))) for m in members]
+    return sorted(rows, key=lambda row: not row[1])  # stable: name order within each group
 
 
 def product_roles_for_user(*, product: Product, user: AbstractBaseUser) -> frozenset[str]:

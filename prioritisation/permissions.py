@@ -8,14 +8,15 @@ from django.http import Http404
 from django.utils import timezone
 
 from backlog.models import ProductRoleKind
-from backlog.permissions import organisation_or_404
+from backlog.permissions import is_write_request, organisation_or_404, require_writable
 from backlog.selectors import product_roles_for_user
 from prioritisation import services
 from prioritisation.models import VotingRound
 
 
 def round_for_user(user: AbstractBaseUser, pk: int) -> VotingRound:
-    """The round if it belongs to the user's organisation (else 404).
+    """The round if it belongs to the user's organisation (else 404); in a write request,
+    403 if its product is archived.
 
     The beat task closes rounds on time; without a scheduler (the embedded default) the
     first look after closing time closes it and freezes the result instead. Idempotent."""
@@ -26,6 +27,8 @@ def round_for_user(user: AbstractBaseUser, pk: int) -> VotingRound:
     )
     if round is None:
         raise Http404("No such voting round.")
+    if is_write_request():
+        require_writable(round.product)  # an archived product's rounds are read-only
     if round.closed_at is None and timezone.now() >= round.closes_at:
         round = services.round_close(round_id=round.pk)
     return round

@@ -202,6 +202,28 @@ def _pages() -> list[Row]:
             "each organisation sees its own products",
         ),
         Row("backlog:product_backlog", "product", {"GET": member}),
+        Row(
+            "backlog:product_create",
+            "",
+            {"GET": admins_only, "POST": admins_only},
+            "organisation admins, each creating a product in their own organisation",
+        ),
+        Row("backlog:product_edit", "product", {"GET": owner, "POST": owner}),
+        Row(
+            "backlog:product_archive",
+            "product",
+            {"GET": org_admin_object, "POST": org_admin_object},
+            "GET, or a POST without confirmed=yes, is the confirm step saying what archiving "
+            "means; an archived product refuses every write (403) until restored",
+        ),
+        Row("backlog:product_restore", "product", {"POST": org_admin_object}),
+        Row(
+            "backlog:product_people",
+            "product",
+            {"GET": people, "POST": owner},
+            "the people × roles matrix: the product's people read it, admins and its product "
+            "owners change it",
+        ),
         Row("backlog:item_create", "product", {"GET": editors, "POST": editors}),
         Row("backlog:item_quick_add", "product", {"POST": editors}),
         Row("backlog:item_detail", "item", {"GET": member}),

@@ -338,10 +338,25 @@ def _body(world: World, name: str, method: str, role: str) -> dict | list:
         "cohorts": [a.cohort.pk],
     }
     go_live_role = role if role in {r.value for r in GO_LIVE_ROLES} else "sponsor"
+    product_form = {
+        "name": a.product.name,
+        "description": "",
+        "kind": "product",
+        "weekly_capacity": "20",
+        "show_and_tell_weekday": "4",
+        "new_items_position": "bottom",
+    }
+    signed_in = world.users.get(role)
     bodies = {
         "login": {"username": "nobody-here", "password": "not-the-password"},
         "backlog:item_create": item_form,
         "backlog:item_edit": item_form,
+        "backlog:product_create": {
+            **product_form,
+            "name": "Made by the enumeration",
+            "owner": signed_in.pk if signed_in else "",
+        },
+        "backlog:product_edit": product_form,
         "backlog:item_quick_add": {"title": "Quick add from the enumeration", "effort": "2"},
         "backlog:item_move": {"to": "down"},
         "backlog:item_pin": {"pinned": "true"},

@@ -1,13 +1,11 @@
 """Writes for products, backlog items and their manual order. Each service owns its
-transaction. ``items`` holds products and items; ``order`` holds moves, pins, applying
-the score order and undoing it."""
+transaction. ``items`` holds items; ``products`` products and their people; ``order`` holds
+moves, pins, applying the score order and undoing it."""
 
 from backlog.services.items import (
     capability_create,
     item_create,
     item_update,
-    product_create,
-    product_role_grant,
 )
 from backlog.services.order import (
     MoveRefused,
@@ -18,8 +16,30 @@ from backlog.services.order import (
     order_apply_scores,
     order_undo,
 )
+from backlog.services.products import (
+    ARCHIVED_MESSAGE,
+    LAST_OWNER_MESSAGE,
+    RoleChange,
+    RoleChanges,
+    product_archive,
+    product_create,
+    product_restore,
+    product_role_grant,
+    product_role_revoke,
+    product_roles_set,
+    product_update,
+)
 
 __all__ = [
+    "ARCHIVED_MESSAGE",
+    "LAST_OWNER_MESSAGE",
+    "RoleChange",
+    "RoleChanges",
+    "product_archive",
+    "product_restore",
+    "product_role_revoke",
+    "product_roles_set",
+    "product_update",
     "MoveRefused",
     "MoveTo",
     "capability_create",

@@ -11,6 +11,13 @@ from backlog.views.items import (
     product_backlog,
 )
 from backlog.views.order import compare, item_move, item_pin, order_apply_scores, order_undo
+from backlog.views.products import (
+    product_archive,
+    product_create,
+    product_edit,
+    product_people,
+    product_restore,
+)
 from backlog.views.sessions import (
     decision_add,
     go_live_sign,
@@ -48,5 +55,10 @@ __all__ = [
     "item_quick_add",
     "order_apply_scores",
     "order_undo",
+    "product_archive",
     "product_backlog",
+    "product_create",
+    "product_edit",
+    "product_people",
+    "product_restore",
 ]

@@ -89,6 +89,8 @@ MIDDLEWARE = [
     "customers.middleware.SessionLifetimeMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Marks a write request (not GET/HEAD/OPTIONS): archived products refuse it (403).
+    "backlog.permissions.WriteRequestMiddleware",
     # Last, as django-axes asks: turns a locked-out sign-in into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
