@@ -313,6 +313,13 @@ def _pages() -> list[Row]:
         ),
         Row("customers:cohort_list", "", {"GET": admins_only}),
         Row(
+            "customers:password_sign_in",
+            "",
+            {"POST": admins_only},
+            "each admin their own organisation's; off only when signed in through single "
+            "sign-on",
+        ),
+        Row(
             "backlog:audit_log",
             "",
             {"GET": admins_only},

@@ -375,3 +375,102 @@ def test_when_single_sign_on_is_gone_the_refusal_says_to_ask_an_administrator(me
     type(organisation).objects.filter(pk=organisation.pk).update(password_sign_in=False)
     page = password_sign_in(member.username, "pw").content.decode()
     assert "single sign-on is not set up here" in page
+
+
+# ---------------------------------------------------------------- the invitation page
+
+
+def test_the_invitation_page_offers_single_sign_on_and_it_accepts_that_invitation(
+    client, sso, organisation, other_organisation
+):
+    invitation_create(organisation=organisation, email="both@example.gov.uk")
+    chosen, raw = invitation_create(organisation=other_organisation, email="both@example.gov.uk")
+    page = client.get(reverse("customers:invitation_accept", kwargs={"key": raw}))
+    assert f"Sign in with {PROVIDER}" in page.content.decode()
+    response = sso_sign_in(client, sso, identity("both@example.gov.uk"))
+    assert response.url == reverse("backlog:home")
+    assert signed_in_as(client).membership.organisation == other_organisation
+    chosen.refresh_from_db()
+    assert chosen.accepted_at is not None
+
+
+def test_single_sign_on_from_an_invitation_page_for_another_address_admits_nobody(
+    client, sso, invitation
+):
+    _, raw = invitation_create(organisation=invitation.organisation, email="a@riverside.example")
+    client.get(reverse("customers:invitation_accept", kwargs={"key": raw}))
+    users_before = User.objects.count()
+    page = refusal(client, sso_sign_in(client, sso, identity("b@riverside.example")))
+    assert "No invitation for this e-mail address (b@riverside.example)" in page
+    assert_nothing_created(users_before)
+
+
+# ---------------------------------------------------------------- the members page's switch
+
+
+@pytest.fixture
+def admin(make_member):
+    user = make_member(admin=True)
+    user.email = "admin@riverside.example"
+    user.save(update_fields=["email"])
+    return user
+
+
+def switch(client: Client, value: str):
+    return client.post(reverse("customers:password_sign_in"), {"password_sign_in": value})
+
+
+def test_an_admin_signed_in_through_the_provider_switches_password_sign_in_off_and_on(
+    client, sso, admin, organisation
+):
+    sso_sign_in(client, sso, identity(admin.email))
+    page = client.get(reverse("customers:member_list")).content.decode()
+    assert "Switch password sign-in off" in page
+    response = switch(client, "off")
+    assert response.status_code == 302
+    assert response.url == reverse("customers:member_list")
+    organisation.refresh_from_db()
+    assert not organisation.password_sign_in
+    page = client.get(response.url).content.decode()
+    assert f"Password sign-in is off: members sign in through {PROVIDER}." in page
+    switch(client, "on")
+    organisation.refresh_from_db()
+    assert organisation.password_sign_in
+
+
+def test_an_admin_signed_in_with_a_password_cannot_switch_it_off(sso, admin, organisation):
+    client = Client()
+    client.post(reverse("login"), {"username": admin.username, "password": "pw"})
+    page = client.get(switch(client, "off").url).content.decode()
+    assert f"Sign in through {PROVIDER} first" in page
+    organisation.refresh_from_db()
+    assert organisation.password_sign_in
+
+
+def test_without_single_sign_on_the_switch_is_not_offered_and_refuses(admin, organisation):
+    client = Client()
+    client.force_login(admin)
+    assert (
+        "Switch password sign-in off"
+        not in client.get(reverse("customers:member_list")).content.decode()
+    )
+    switch(client, "off")
+    organisation.refresh_from_db()
+    assert organisation.password_sign_in
+
+
+def test_only_admins_switch_password_sign_in(client, sso, member, organisation):
+    assert switch(Client(), "on").url.startswith(reverse("login"))
+    sso_sign_in(client, sso, identity(member.email))
+    assert switch(client, "off").status_code == 403
+    organisation.refresh_from_db()
+    assert organisation.password_sign_in
+
+
+def test_a_bad_switch_value_is_a_message_and_changes_nothing(client, sso, admin, organisation):
+    sso_sign_in(client, sso, identity(admin.email))
+    for value in ("", "maybe", "\x00"):
+        response = switch(client, value)
+        assert response.status_code in {302, 400}
+    organisation.refresh_from_db()
+    assert organisation.password_sign_in
