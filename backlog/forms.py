@@ -15,6 +15,7 @@ from backlog.models import (
     validate_effort,
 )
 from customers.models import Cohort, Organisation
+from customers.selectors import cohorts_offered
 
 
 class EffortField(forms.DecimalField):
@@ -60,7 +61,9 @@ class ItemForm(forms.ModelForm):
 
     def __init__(self, *args, organisation: Organisation, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["cohorts"].queryset = Cohort.objects.filter(organisation=organisation)
+        # An archived cohort takes no new items; one the item already names stays shown.
+        chosen = self.instance.cohorts.values_list("pk", flat=True) if self.instance.pk else ()
+        self.fields["cohorts"].queryset = cohorts_offered(organisation=organisation, keep=chosen)
         capabilities = Capability.objects.filter(organisation=organisation)
         self.fields["builds"].queryset = capabilities
         self.fields["reuses"].queryset = capabilities

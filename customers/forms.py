@@ -3,6 +3,7 @@ from datetime import datetime, timedelta
 from django import forms
 
 from customers.models import Cohort
+from customers.selectors import name_clash
 
 
 class CohortForm(forms.ModelForm):
@@ -20,9 +21,10 @@ class CohortForm(forms.ModelForm):
 
     def clean_name(self):
         name = self.cleaned_data["name"].strip()
-        clash = Cohort.objects.filter(organisation=self.instance.organisation, name__iexact=name)
-        if clash.exclude(pk=self.instance.pk).exists():
-            raise forms.ValidationError("Another cohort already has this name.")
+        candidate = Cohort(pk=self.instance.pk, organisation=self.instance.organisation, name=name)
+        clash = name_clash(candidate, "cohort")
+        if clash:
+            raise forms.ValidationError(clash)
         return name
 
 

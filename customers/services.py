@@ -10,7 +10,8 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import IntegrityError, transaction
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -22,6 +23,7 @@ from customers.models import (
     Organisation,
     OrganisationRole,
 )
+from customers.selectors import References, name_clash, references_to
 from customers.signals import cohort_changed, organisation_created
 
 
@@ -51,6 +53,8 @@ def membership_create(
 ) -> Membership:
     if cohort is not None and cohort.organisation_id != organisation.pk:
         raise ValueError("The cohort belongs to another organisation.")
+    if cohort is not None and cohort.archived_at is not None:
+        raise ValidationError(f"The cohort “{cohort.name}” is archived: it takes no new members.")
     return Membership.objects.create(
         user=user, organisation=organisation, role=role, cohort=cohort, job_title=job_title
     )
@@ -76,6 +80,104 @@ def cohort_update(
         # Voice weights enter every score of the organisation.
         cohort_changed.send(sender=Cohort, organisation_id=cohort.organisation_id)
     return cohort
+
+
+class StillReferenced(Exception):
+    """An object cannot be deleted: ``references`` still refer to it (archive it instead)."""
+
+    def __init__(self, what: str, references: References) -> None:
+        verb = "refers" if references.total == 1 else "refer"
+        super().__init__(f"Not deleted: {references} {verb} to {what}. Archive it instead.")
+        self.references = references
+
+
+def save_named(obj: models.Model, *, noun: str) -> None:
+    """Validate and save ``obj``, whose name is unique in its organisation (the form has
+    said so already; this is the rule for every other caller). Two people creating the
+    same name at once: the database's unique constraint refuses the second, which gets the
+    same message."""
+    clash = name_clash(obj, noun)
+    if clash:
+        raise ValidationError({"name": clash})
+    obj.full_clean()
+    try:
+        with transaction.atomic():
+            obj.save()
+    except IntegrityError as error:
+        raise ValidationError({"name": f"Another {noun} already has this name."}) from error
+
+
+def cohort_create(
+    *,
+    organisation: Organisation,
+    name: str,
+    description: str,
+    kind: str,
+    size: int,
+    voice_weight: Decimal,
+) -> Cohort:
+    """Add a cohort to the organisation. Every product is rescored, so the stored shares
+    and the "as if only this cohort counted" ranks have the new cohort's column."""
+    cohort = Cohort(
+        organisation=organisation,
+        name=name.strip(),
+        description=description,
+        kind=kind,
+        size=size,
+        voice_weight=voice_weight,
+    )
+    with transaction.atomic():
+        save_named(cohort, noun="cohort")
+        cohort_changed.send(sender=Cohort, organisation_id=organisation.pk)
+    return cohort
+
+
+def _cohort_locked(cohort: Cohort) -> Cohort | None:
+    # Only the cohort row (the model's default ordering would join the organisation).
+    return Cohort.objects.select_for_update(of=("self",)).order_by().filter(pk=cohort.pk).first()
+
+
+def cohort_archive(*, cohort: Cohort) -> Cohort:
+    """Archive a cohort: it takes no new estimates, ballots, members, invitations or item
+    targets, and what already refers to it stays. Archiving twice keeps the first time.
+
+    No rescore: scores do not read ``archived_at``, so the estimates for an archived cohort
+    still count and no score changes (the cohorts page says so)."""
+    with transaction.atomic():
+        locked = _cohort_locked(cohort)
+        if locked is not None and locked.archived_at is None:
+            locked.archived_at = timezone.now()
+            locked.save(update_fields=["archived_at"])
+        cohort.archived_at = locked.archived_at if locked else cohort.archived_at
+    return cohort
+
+
+def cohort_restore(*, cohort: Cohort) -> Cohort:
+    """Make an archived cohort active again."""
+    with transaction.atomic():
+        locked = _cohort_locked(cohort)
+        if locked is not None and locked.archived_at is not None:
+            locked.archived_at = None
+            locked.save(update_fields=["archived_at"])
+    cohort.archived_at = None
+    return cohort
+
+
+def cohort_delete(*, cohort: Cohort) -> None:
+    """Delete a cohort nothing refers to; StillReferenced (with what refers to it) otherwise.
+
+    The cohort row is locked while the references are counted and it is deleted: a row
+    that refers to it (an estimate, a member…) takes a key-share lock on it, so none can
+    be added in between. Nothing is rescored: with no estimates it had no share in any
+    score (a stored share of 0 for it is read as no share)."""
+    with transaction.atomic():
+        locked = _cohort_locked(cohort)
+        if locked is None:
+            return
+        references = references_to(locked)
+        if references:
+            raise StillReferenced(f"the cohort “{locked.name}”", references)
+        locked.delete()
 
 
 # ---------------------------------------------------------------- personal API tokens

@@ -39,14 +39,22 @@ NOT_FOUND = OpenApiResponse(description="No such item in your organisation.")
 
 
 class MetricSerializer(serializers.ModelSerializer):
+    archived_at = serializers.DateTimeField(
+        read_only=True,
+        allow_null=True,
+        help_text="Null while the metric is in use. An archived metric takes no new "
+        "estimates; the estimates made against it stay and still count in scores.",
+    )
+
     class Meta:
         model = BenefitMetric
-        fields = ["id", "name", "unit", "description", "weight", "higher_is_better"]
+        fields = ["id", "name", "unit", "description", "weight", "higher_is_better", "archived_at"]
         read_only_fields = fields
 
 
 class MetricListView(generics.ListAPIView):
-    """The organisation's benefit metrics: the ids that estimates refer to.
+    """The organisation's benefit metrics: the ids that estimates refer to, archived ones
+    included (marked by ``archived_at``), since existing estimates may refer to them.
 
     Any member may read them (every item page shows them in its estimates grid); changing
     them stays with organisation admins on the metrics pages."""
@@ -217,7 +225,9 @@ class ItemEstimatesView(APIView):
             404: NOT_FOUND,
         },
         description="Replace the item's whole estimates grid, all or nothing: a cell not "
-        "in the list (or with a null value) is cleared. Returns the grid as saved.",
+        "in the list (or with a null value) is cleared. A new estimate for an archived "
+        "cohort or metric is refused (400); one that exists may be changed or cleared. "
+        "Returns the grid as saved.",
     )
     def put(self, request: Request, pk: int) -> Response:
         item = item_for_user(request.user, pk, write=True)

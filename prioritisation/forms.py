@@ -6,6 +6,7 @@ from django import forms
 
 from backlog.models import Product
 from customers.models import Cohort
+from customers.selectors import name_clash
 from prioritisation.models import (
     SCORING_INPUT_FIELDS,
     BenefitMetric,
@@ -27,6 +28,8 @@ class EstimateGridForm(forms.Form):
     """The cohort × metric grid of one item: a value, a confidence and evidence per cell.
 
     An empty value clears the cell. Field names are ``value-<cohort>-<metric>`` and so on.
+    A cell of an archived cohort or metric that holds no estimate is closed: its fields are
+    disabled (what is posted for them is ignored), as an archived one takes no new estimates.
     """
 
     def __init__(
@@ -43,6 +46,9 @@ class EstimateGridForm(forms.Form):
             for metric in metrics:
                 suffix = f"{cohort.pk}-{metric.pk}"
                 old = current.get((cohort.pk, metric.pk))
+                closed = old is None and (
+                    cohort.archived_at is not None or metric.archived_at is not None
+                )
                 self.fields[f"value-{suffix}"] = forms.DecimalField(
                     required=False,
                     max_digits=14,
@@ -55,11 +61,13 @@ class EstimateGridForm(forms.Form):
                         "max_whole_digits": "That number is too large.",
                         "max_decimal_places": "At most 2 decimal places.",
                     },
+                    disabled=closed,
                 )
                 self.fields[f"confidence-{suffix}"] = forms.ChoiceField(
                     choices=Confidence.choices,
                     label=f"Confidence in {metric.name} for {cohort.name}",
                     initial=old.confidence if old else Confidence.MEDIUM,
+                    disabled=closed,
                 )
                 self.fields[f"evidence-{suffix}"] = forms.CharField(
                     required=False,
@@ -67,6 +75,7 @@ class EstimateGridForm(forms.Form):
                     widget=forms.Textarea(attrs={"rows": 2}),
                     label=f"Evidence for {metric.name} for {cohort.name}",
                     initial=old.evidence if old else "",
+                    disabled=closed,
                 )
 
     def rows(self) -> list[dict]:
@@ -80,6 +89,7 @@ class EstimateGridForm(forms.Form):
                         "value": self[f"value-{cohort.pk}-{metric.pk}"],
                         "confidence": self[f"confidence-{cohort.pk}-{metric.pk}"],
                         "evidence": self[f"evidence-{cohort.pk}-{metric.pk}"],
+                        "closed": self.fields[f"value-{cohort.pk}-{metric.pk}"].disabled,
                     }
                     for metric in self.metrics
                 ],
@@ -272,9 +282,10 @@ class MetricForm(forms.ModelForm):
 
     def clean_name(self):
         name = self.cleaned_data["name"].strip()
-        clash = BenefitMetric.objects.filter(
-            organisation=self.instance.organisation, name__iexact=name
-        ).exclude(pk=self.instance.pk)
-        if clash.exists():
-            raise forms.ValidationError("Another metric already has this name.")
+        candidate = BenefitMetric(
+            pk=self.instance.pk, organisation=self.instance.organisation, name=name
+        )
+        clash = name_clash(candidate, "metric")
+        if clash:
+            raise forms.ValidationError(clash)
         return name

@@ -3,6 +3,7 @@ or one product the caller has already loaded through a permission check."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -12,6 +13,7 @@ from django.db.models import (
     Case,
     FloatField,
     Prefetch,
+    Q,
     QuerySet,
     Sum,
     Value,
@@ -34,6 +36,16 @@ from prioritisation.models import (
 
 def metric_list(*, organisation: Organisation) -> QuerySet[BenefitMetric]:
     return BenefitMetric.objects.filter(organisation=organisation).order_by("name")
+
+
+def metrics_offered(
+    *, organisation: Organisation, keep: Iterable[int] = ()
+) -> QuerySet[BenefitMetric]:
+    """The metrics a form offers for estimates: the active ones, and those of ``keep`` (ids
+    already used), so an archived metric with an estimate still shows."""
+    return metric_list(organisation=organisation).filter(
+        Q(archived_at__isnull=True) | Q(pk__in=list(keep))
+    )
 
 
 def estimate_grid(*, item: BacklogItem) -> dict[tuple[int, int], BenefitEstimate]:

@@ -24,4 +24,8 @@ urlpatterns = [
     path("rounds/<int:pk>/reopen/", views.round_reopen, name="round_reopen"),
     path("organisation/metrics/", views.metric_list, name="metric_list"),
     path("organisation/metrics/<int:pk>/edit/", views.metric_edit, name="metric_edit"),
+    path("organisation/metrics/new/", views.metric_create, name="metric_create"),
+    path("organisation/metrics/<int:pk>/archive/", views.metric_archive, name="metric_archive"),
+    path("organisation/metrics/<int:pk>/restore/", views.metric_restore, name="metric_restore"),
+    path("organisation/metrics/<int:pk>/delete/", views.metric_delete, name="metric_delete"),
 ]

@@ -311,6 +311,21 @@ def _pages() -> list[Row]:
             "metric",
             {"GET": org_admin_object, "POST": org_admin_object},
         ),
+        Row(
+            "prioritisation:metric_create",
+            "",
+            {"GET": admins_only, "POST": admins_only},
+            "organisation admins, each adding a metric to their own organisation",
+        ),
+        Row("prioritisation:metric_archive", "metric", {"POST": org_admin_object}),
+        Row("prioritisation:metric_restore", "metric", {"POST": org_admin_object}),
+        Row(
+            "prioritisation:metric_delete",
+            "metric",
+            {"GET": org_admin_object, "POST": org_admin_object},
+            "deletes only a metric no estimate refers to; otherwise back to the page, which "
+            "says what refers to it and offers to archive it",
+        ),
         Row("customers:cohort_list", "", {"GET": admins_only}),
         Row(
             "customers:password_sign_in",
@@ -330,6 +345,21 @@ def _pages() -> list[Row]:
             "customers:cohort_edit",
             "cohort",
             {"GET": org_admin_object, "POST": org_admin_object},
+        ),
+        Row(
+            "customers:cohort_create",
+            "",
+            {"GET": admins_only, "POST": admins_only},
+            "organisation admins, each adding a cohort to their own organisation",
+        ),
+        Row("customers:cohort_archive", "cohort", {"POST": org_admin_object}),
+        Row("customers:cohort_restore", "cohort", {"POST": org_admin_object}),
+        Row(
+            "customers:cohort_delete",
+            "cohort",
+            {"GET": org_admin_object, "POST": org_admin_object},
+            "deletes only a cohort nothing refers to; otherwise back to the page, which says "
+            "what refers to it and offers to archive it",
         ),
     ]
 

@@ -389,6 +389,20 @@ def _body(world: World, name: str, method: str, role: str) -> dict | list:
             "weight": "1",
             "higher_is_better": "on",
         },
+        "customers:cohort_create": {
+            "name": "Made by the enumeration",
+            "kind": "receives",
+            "description": "",
+            "size": "40",
+            "voice_weight": "1",
+        },
+        "prioritisation:metric_create": {
+            "name": "Made by the enumeration",
+            "unit": "hours per month",
+            "description": "",
+            "weight": "1",
+            "higher_is_better": "on",
+        },
         "customers:cohort_edit": {
             "name": a.cohort.name,
             "kind": a.cohort.kind,

@@ -73,6 +73,15 @@ def _check_same_organisation(product: Product, cohorts: Iterable[Cohort], capabi
             raise ValidationError(f"{thing} belongs to another organisation.")
 
 
+def _check_cohorts_open(cohorts: Iterable[Cohort]) -> None:
+    """An archived cohort takes no new items (one an item already names may stay)."""
+    archived = sorted(c.name for c in cohorts if c.archived_at is not None)
+    if archived:
+        raise ValidationError(
+            f"{', '.join(archived)}: an archived cohort cannot be added to an item."
+        )
+
+
 def _new_rank_key(product: Product) -> str:
     """A key at the top or bottom of the product's backlog, per the product's setting.
 
@@ -145,6 +154,7 @@ def item_create(
     effort = _effort(effort)
     cohorts, builds, reuses = list(cohorts), list(builds), list(reuses)
     _check_same_organisation(product, cohorts, [*builds, *reuses])
+    _check_cohorts_open(cohorts)
     item = BacklogItem(
         product=product,
         title=title,
@@ -214,6 +224,7 @@ def item_update(
             if getattr(current, field) != value
         }
         old_cohorts = set(current.cohorts.all())
+        _check_cohorts_open(set(cohorts) - old_cohorts)
         for field, value in new.items():
             setattr(current, field, value)
         if "status" in changes:

@@ -3,8 +3,16 @@
 ``scores``: benefit metrics, estimates, scoring settings and keeping scores fresh.
 ``recompute``: computing and storing a product's scores.
 ``rounds``: voting rounds, ballots, closing and adopting results.
+``metrics``: creating, archiving, restoring and deleting benefit metrics.
 """
 
+from customers.services import StillReferenced
+from prioritisation.services.metrics import (
+    metric_archive,
+    metric_create,
+    metric_delete,
+    metric_restore,
+)
 from prioritisation.services.recompute import (
     Rescore,
     scores_compute,
@@ -41,8 +49,13 @@ __all__ = [
     "BallotRefused",
     "Rescore",
     "EstimateCell",
+    "StillReferenced",
     "ballot_submit",
     "estimates_save",
+    "metric_archive",
+    "metric_create",
+    "metric_delete",
+    "metric_restore",
     "metric_update",
     "metrics_create_defaults",
     "round_adopt",

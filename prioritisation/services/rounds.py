@@ -13,6 +13,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from backlog.models import OPEN_STATUSES, BacklogItem, Product, ProductRole, ProductRoleKind
+from customers.models import Cohort, Membership
 from customers.selectors import membership_for_user
 from prioritisation import results, voting
 from prioritisation.models import (
@@ -168,7 +169,7 @@ def ballot_submit(
                     return Ballot.objects.create(
                         round=round,
                         voter=voter,
-                        cohort=membership.cohort if membership else None,
+                        cohort=_ballot_cohort(membership),
                         ranking=tiers,
                         points=dots,
                     )
@@ -178,6 +179,13 @@ def ballot_submit(
         ballot.revisions += 1
         ballot.save(update_fields=["ranking", "points", "revisions", "updated_at"])
         return ballot
+
+
+def _ballot_cohort(membership: Membership | None) -> Cohort | None:
+    """The cohort a new ballot speaks for: the voter's, unless it is archived (an archived
+    cohort takes no new ballots, so the ballot counts as from no cohort)."""
+    cohort = membership.cohort if membership else None
+    return cohort if cohort is not None and cohort.archived_at is None else None
 
 
 def _lock_round(round_id: int) -> VotingRound | None:

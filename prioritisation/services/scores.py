@@ -84,7 +84,9 @@ def estimates_save(
     """Replace the item's estimates with the given cells, all or nothing.
 
     Validates every cell before writing any; records the changes in the item's history and
-    refreshes the product's scores. Returns the number of cells that changed.
+    refreshes the product's scores. Returns the number of cells that changed. A cell may
+    not add an estimate for an archived cohort or metric (ValidationError); it may change
+    or clear one that exists.
     """
     cells = list(cells)
     organisation_id = item.product.organisation_id
@@ -123,6 +125,19 @@ def estimates_save(
                     changes.append([label, str(old.value), None])
                 continue
             if old is None:
+                # An archived cohort or metric takes no new estimates; the ones it has can
+                # still be changed or cleared.
+                archived = [
+                    f"the {noun} “{thing.name}”"
+                    for noun, thing in (("cohort", cell.cohort), ("metric", cell.metric))
+                    if thing.archived_at is not None
+                ]
+                if archived:
+                    verb = "are archived and take" if len(archived) > 1 else "is archived and takes"
+                    raise ValidationError(
+                        f"{cell.metric.name} for {cell.cohort.name}: "
+                        f"{' and '.join(archived)} {verb} no new estimates."
+                    )
                 to_create.append(
                     BenefitEstimate(
                         item=item,

@@ -1,5 +1,14 @@
-"""Pages for scoring (``scoring``) and voting rounds (``rounds``)."""
+"""Pages for scoring (``scoring``), voting rounds (``rounds``) and the organisation's benefit
+metrics (``metrics``)."""
 
+from prioritisation.views.metrics import (
+    metric_archive,
+    metric_create,
+    metric_delete,
+    metric_edit,
+    metric_list,
+    metric_restore,
+)
 from prioritisation.views.rounds import (
     ballot,
     round_adopt,
@@ -14,8 +23,6 @@ from prioritisation.views.rounds import (
 from prioritisation.views.scoring import (
     estimates_edit,
     item_score,
-    metric_edit,
-    metric_list,
     scoring_context,
     scoring_inputs_edit,
     scoring_settings,
@@ -25,8 +32,12 @@ __all__ = [
     "ballot",
     "estimates_edit",
     "item_score",
+    "metric_archive",
+    "metric_create",
+    "metric_delete",
     "metric_edit",
     "metric_list",
+    "metric_restore",
     "round_adopt",
     "round_close",
     "round_create",

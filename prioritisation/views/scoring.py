@@ -5,33 +5,36 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import trigger_client_event
 
 from backlog.models import BacklogItem, ScoringMethod
 from backlog.permissions import can_edit_items, can_reorder, item_for_user, product_for_user
-from customers.permissions import membership_or_404, require_admin
-from customers.selectors import cohort_list
+from customers.selectors import cohorts_offered
 from prioritisation import selectors, services
 from prioritisation.forms import (
     EstimateGridForm,
-    MetricForm,
     ScoringInputsForm,
     ScoringSettingsForm,
 )
-from prioritisation.models import BenefitMetric, ItemScoringInputs
+from prioritisation.models import ItemScoringInputs
 from prioritisation.words import is_nothing
 
 
 def _grid_form(item: BacklogItem, data=None) -> EstimateGridForm:
+    """The grid of the active cohorts and metrics, and of the archived ones the item has
+    estimates for (shown, and still editable, where they have one)."""
     organisation = item.product.organisation
+    current = selectors.estimate_grid(item=item)
     return EstimateGridForm(
         data,
-        cohorts=list(cohort_list(organisation=organisation)),
-        metrics=list(selectors.metric_list(organisation=organisation)),
-        current=selectors.estimate_grid(item=item),
+        cohorts=list(cohorts_offered(organisation=organisation, keep={c for c, _m in current})),
+        metrics=list(
+            selectors.metrics_offered(organisation=organisation, keep={m for _c, m in current})
+        ),
+        current=current,
     )
 
 
@@ -168,35 +171,4 @@ def scoring_settings(request: HttpRequest, pk: int) -> HttpResponse:
         "prioritisation/scoring_settings.html",
         {"form": form, "product": product, "can_change": can_change},
         status=status,
-    )
-
-
-METRICS_ADMIN_ONLY = "Only organisation admins can manage benefit metrics."
-
-
-@login_required
-@require_GET
-def metric_list(request: HttpRequest) -> HttpResponse:
-    membership = membership_or_404(request.user)
-    require_admin(membership, METRICS_ADMIN_ONLY)
-    metrics = selectors.metric_list(organisation=membership.organisation)
-    return render(request, "prioritisation/metric_list.html", {"metrics": metrics})
-
-
-@login_required
-@require_http_methods(["GET", "POST"])
-def metric_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    membership = membership_or_404(request.user)
-    metric = BenefitMetric.objects.filter(organisation=membership.organisation, pk=pk).first()
-    if metric is None:
-        raise Http404("No such metric.")
-    require_admin(membership, METRICS_ADMIN_ONLY)
-    form = MetricForm(request.POST or None, instance=metric)
-    if request.method == "POST" and form.is_valid():
-        services.metric_update(metric=metric, **form.cleaned_data)
-        messages.success(request, f"Saved metric “{metric.name}”.")
-        return redirect("prioritisation:metric_list")
-    status = 422 if request.method == "POST" else 200
-    return render(
-        request, "prioritisation/metric_form.html", {"form": form, "metric": metric}, status=status
     )

@@ -144,7 +144,16 @@ def test_metrics_lists_only_the_users_organisations_metrics(
     assert hours["unit"] == "hours per month"
     assert Decimal(hours["weight"]) == 1
     assert hours["higher_is_better"] is True
-    assert set(hours) == {"id", "name", "unit", "description", "weight", "higher_is_better"}
+    assert hours["archived_at"] is None
+    assert set(hours) == {
+        "id",
+        "name",
+        "unit",
+        "description",
+        "weight",
+        "higher_is_better",
+        "archived_at",
+    }
 
 
 # ---------------------------------------------------------------- estimates
