@@ -1,10 +1,11 @@
 """Single sign-on through the organisation's OpenID Connect provider (Microsoft Entra ID,
 Google Workspace, Okta…), built on mozilla-django-oidc.
 
-Who may come in: the provider proves an e-mail address (``email_verified``); it signs in the
-active member with that address, or, failing that, accepts the one pending invitation for it
-(creating the user). Anyone else is refused with a message on the sign-in page and nothing
-is created: nobody joins an organisation without an invitation.
+Who may come in: the provider proves an e-mail address (``email_verified``, or the claim
+``OIDC_EMAIL_VERIFIED_CLAIM`` names); it signs in the active member with that address, or,
+failing that, accepts the one pending invitation for it (creating the user). Anyone else is
+refused with a message on the sign-in page and nothing is created: nobody joins an
+organisation without an invitation.
 
 What the library leaves open and this module closes: the ID token's audience and issuer are
 checked (the library checks neither), its expiry and issue time are required, the userinfo
@@ -321,7 +322,7 @@ class SingleSignOnBackend(OIDCAuthenticationBackend):
     def get_or_create_user(self, access_token, id_token, payload):
         claims = self.get_userinfo(access_token, id_token, payload)
         email = str(claims.get("email") or "").strip()
-        if not email or not _true(claims.get("email_verified")):
+        if not email or not _true(claims.get(settings.OIDC_EMAIL_VERIFIED_CLAIM)):
             raise SignInRefused(UNVERIFIED.format(provider=provider_name()))
         invitation_id = self.request.session.get(SESSION_INVITATION)
         try:

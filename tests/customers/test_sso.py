@@ -474,3 +474,20 @@ def test_a_bad_switch_value_is_a_message_and_changes_nothing(client, sso, admin,
         assert response.status_code in {302, 400}
     organisation.refresh_from_db()
     assert organisation.password_sign_in
+
+
+def test_the_verified_claim_can_be_entra_ids_xms_edov(client, settings, sso, member):
+    settings.OIDC_EMAIL_VERIFIED_CLAIM = "xms_edov"
+    page = refusal(client, sso_sign_in(client, sso, identity(member.email)))
+    assert "did not confirm your e-mail address" in page
+    sso_sign_in(client, sso, identity(member.email, verified=None, xms_edov=True))
+    assert signed_in_as(client) == member
+
+
+def test_refused_single_sign_ons_count_towards_the_address_lockout(client, sso, organisation):
+    for _ in range(django_settings.AXES_FAILURE_LIMIT - 1):
+        refusal(client, sso_sign_in(client, sso, identity("stranger@example.com")))
+    # The last failure allowed locks the address, as for passwords.
+    assert sso_sign_in(client, sso, identity("stranger@example.com")).status_code == 429
+    response = Client().post(reverse("login"), {"username": "anyone", "password": "pw"})
+    assert response.status_code == 429
