@@ -17,10 +17,12 @@ from backlog.showandtell import session_sections
 
 def digest_recipients(session: ShowAndTell) -> list:
     """Who the digest goes to: the product's people who are active and have an e-mail
-    address, by name. The finish button's confirmation names exactly these."""
+    address, by name, except deactivated members and those who switched the digest off on
+    their profile. The finish button's confirmation names exactly these."""
     people = (
         get_user_model()
         .objects.filter(product_roles__product_id=session.product_id, is_active=True)
+        .filter(membership__deactivated_at__isnull=True, membership__notify_digest=True)
         .exclude(email="")
         .distinct()
         .order_by("first_name", "last_name", "username")

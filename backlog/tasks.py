@@ -15,3 +15,20 @@ def send_show_and_tell_digest(*, session_id: int) -> bool:
     from backlog.digest import digest_send
 
     return digest_send(session_id=session_id)
+
+
+@shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+def notify_go_live_waiting(*, session_id: int) -> int:
+    """E-mail whoever done items of the session's product wait for. Idempotent: each
+    person hears of each item once (customers.NotificationSent)."""
+    from backlog.notifications import go_live_waiting_notify
+
+    return go_live_waiting_notify(session_id=session_id)
+
+
+@shared_task(ignore_result=True)
+def notify_go_live_due() -> int:
+    """Beat, every 15 minutes: the go-live e-mails for items done since. Idempotent."""
+    from backlog.notifications import go_live_notify_due
+
+    return go_live_notify_due()

@@ -65,6 +65,12 @@ def session_for_week(
             session = ShowAndTell.objects.create(
                 product=product, week_start=week, date=session_day, started_by=actor
             )
+            # Done items now wait in this session's go-live: the signers hear of them after
+            # commit (backlog.notifications; items done later, from the beat sweep).
+            from backlog.tasks import notify_go_live_waiting
+            from outbox.services import outbox_enqueue
+
+            outbox_enqueue(task=notify_go_live_waiting, session_id=session.pk)
     except IntegrityError:
         return ShowAndTell.objects.get(product=product, week_start=week), False
     people = (

@@ -45,6 +45,9 @@ EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = _env_bool("EMAIL_USE_TLS", False)
 EMAIL_TIMEOUT = 10  # a slow mail relay must not hold a worker for long
+# The site's address as people reach it (https://backlog.example.gov.uk), for the links in
+# e-mails sent where there is no request to read it from (beat tasks, create_organisation).
+SITE_URL = os.environ.get("SITE_URL", "").rstrip("/")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -285,6 +288,16 @@ CELERY_BEAT_SCHEDULE: dict = {
     "create-due-show-and-tells": {
         "task": "backlog.tasks.create_due_show_and_tells",
         "schedule": 3600.0,
+    },
+    # E-mails, each sent once (customers.NotificationSent): rounds that opened or close
+    # within 24 hours, and done items waiting for go-live signatures.
+    "notify-rounds": {
+        "task": "prioritisation.tasks.notify_rounds_due",
+        "schedule": 15 * 60.0,
+    },
+    "notify-go-live": {
+        "task": "backlog.tasks.notify_go_live_due",
+        "schedule": 15 * 60.0,
     },
 }
 

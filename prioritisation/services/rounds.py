@@ -101,6 +101,13 @@ def round_create(
         RoundCandidate.objects.bulk_create(
             RoundCandidate(round=round, item_id=pk, position=i) for i, pk in enumerate(chosen, 1)
         )
+        if opens_at <= timezone.now():
+            # The voters hear of it after commit (prioritisation.notifications); a round
+            # that opens later is announced by the beat sweep once its time comes.
+            from outbox.services import outbox_enqueue
+            from prioritisation.tasks import notify_round_opened
+
+            outbox_enqueue(task=notify_round_opened, round_id=round.pk)
     return round
 
 
