@@ -33,7 +33,7 @@ PRINCIPLE_FILTERS = {
 def principle_list(*, organisation: Organisation) -> QuerySet[Principle]:
     """Every principle of the organisation, active ones first, each in position order."""
     return Principle.objects.filter(organisation=organisation).order_by(
-        Q(archived_at__isnull=False), "position", "name", "pk"
+        F("archived_at").asc(nulls_first=True), "position", "name", "pk"
     )
 
 
