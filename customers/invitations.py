@@ -41,12 +41,13 @@ from customers.models import (
     Organisation,
     OrganisationRole,
 )
+from customers.tasks import send_invitation
 from outbox.services import outbox_enqueue
 
 logger = logging.getLogger(__name__)
+SEND_TASK = send_invitation.name
 
 INVITATION_LIFETIME = timedelta(days=7)
-SEND_TASK = "customers.tasks.send_invitation"
 _KEY_SALT = "customers.invitations.key"
 # Longer than any key this module issues (64 hex digits): anything longer is not one.
 _MAX_KEY_LENGTH = 128
@@ -127,7 +128,7 @@ def base_url_of(request: HttpRequest) -> str:
 def _enqueue_email(invitation: Invitation, *, base_url: str) -> None:
     # The key's hash names this link: a task for a link since re-issued sends nothing.
     outbox_enqueue(
-        task=SEND_TASK,
+        task=send_invitation,
         invitation_id=invitation.pk,
         key_hash=invitation.key_hash,
         base_url=base_url,
