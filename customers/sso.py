@@ -112,11 +112,15 @@ def sso_context(request: HttpRequest) -> dict:
     return {"sso_enabled": sso_enabled(), "sso_provider_name": provider_name()}
 
 
+def discovery_cache_key(issuer: str) -> str:
+    return "oidc-discovery:" + hashlib.sha256(issuer.encode()).hexdigest()
+
+
 def provider_metadata() -> dict:
     """The provider's discovery document, cached (it changes rarely; a cache miss fetches it
     again). Its ``issuer`` must be the configured one, as OpenID Connect Discovery asks."""
     issuer = settings.OIDC_ISSUER
-    key = "oidc-discovery:" + hashlib.sha256(issuer.encode()).hexdigest()
+    key = discovery_cache_key(issuer)
     metadata = cache.get(key)
     if metadata is not None:
         return metadata
@@ -203,7 +207,11 @@ def sso_user_for_identity(
         if invitation is None:
             raise SignInRefused(NO_INVITATION.format(email=email))
         User = get_user_model()
-        user = User.objects.filter(email__iexact=email, membership__isnull=True).first()
+        # An account in no organisation with this address joins (someone re-invited), but
+        # never the site operator's: staff accounts are not handed out by e-mail.
+        user = User.objects.filter(
+            email__iexact=email, membership__isnull=True, is_staff=False, is_superuser=False
+        ).first()
         if user is None:
             user = User.objects.create_user(
                 _new_username(email), email=email, first_name=first_name, last_name=last_name

@@ -43,6 +43,7 @@ class Provider:
     issuer_in_token: str | None = None
     sign_with_other_key: bool = False
     with_userinfo: bool = True
+    userinfo_sub: str | None = None  # a userinfo answer about someone else
     key: rsa.RSAPrivateKey = field(default_factory=_new_key)
     kid: str = field(default_factory=lambda: secrets.token_hex(8))
     codes: dict = field(default_factory=dict)
@@ -134,7 +135,8 @@ class Provider:
         identity = self.tokens.get(authorization.removeprefix("Bearer "))
         if identity is None:
             return _json(401, {"error": "invalid_token"})
-        return _json(200, {"sub": identity.get("sub", "subject-1"), **identity})
+        sub = self.userinfo_sub or identity.get("sub", "subject-1")
+        return _json(200, {**identity, "sub": sub})
 
 
 def _json(status: int, body: dict) -> tuple[int, dict, bytes]:

@@ -12,6 +12,7 @@ import pytest
 import requests
 from django.conf import settings as django_settings
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.test import Client
 from django.urls import reverse
@@ -20,7 +21,11 @@ from django.utils import timezone
 from customers.invitations import invitation_create
 from customers.models import Invitation, Membership, OrganisationRole
 from customers.services import organisation_create
-from customers.sso import SESSION_INVITATION, organisation_set_password_sign_in
+from customers.sso import (
+    SESSION_INVITATION,
+    discovery_cache_key,
+    organisation_set_password_sign_in,
+)
 from tests.customers.oidc_provider import CLIENT_ID, CLIENT_SECRET, start_provider, stop_provider
 
 pytestmark = pytest.mark.django_db
@@ -43,6 +48,8 @@ def sso(settings, provider):
     settings.OIDC_RP_CLIENT_ID = CLIENT_ID
     settings.OIDC_RP_CLIENT_SECRET = CLIENT_SECRET
     settings.OIDC_PROVIDER_NAME = PROVIDER
+    # A port used again by a later test must not find an earlier provider's document.
+    cache.delete(discovery_cache_key(provider.issuer))
     return provider
 
 
@@ -491,3 +498,37 @@ def test_refused_single_sign_ons_count_towards_the_address_lockout(client, sso, 
     assert sso_sign_in(client, sso, identity("stranger@example.com")).status_code == 429
     response = Client().post(reverse("login"), {"username": "anyone", "password": "pw"})
     assert response.status_code == 429
+
+
+def test_a_userinfo_answer_about_another_subject_is_refused(client, sso, member):
+    sso.userinfo_sub = "someone-else"
+    page = refusal(client, sso_sign_in(client, sso, identity(member.email)))
+    assert "Single sign-on did not complete" in page
+
+
+def test_explicit_endpoints_need_no_discovery_document(client, settings, sso, member):
+    settings.OIDC_OP_AUTHORIZATION_ENDPOINT = f"{sso.issuer}/authorize"
+    settings.OIDC_OP_TOKEN_ENDPOINT = f"{sso.issuer}/token"
+    settings.OIDC_OP_USER_ENDPOINT = f"{sso.issuer}/userinfo"
+    settings.OIDC_OP_JWKS_ENDPOINT = f"{sso.issuer}/jwks"
+    sso_sign_in(client, sso, identity(member.email))
+    assert signed_in_as(client) == member
+    assert ("GET", "/.well-known/openid-configuration") not in sso.calls
+
+
+def test_the_discovery_document_is_fetched_once_and_cached(client, sso, member):
+    sso_sign_in(client, sso, identity(member.email))
+    sso_sign_in(Client(), sso, identity(member.email))
+    assert sso.calls.count(("GET", "/.well-known/openid-configuration")) == 1
+
+
+def test_an_invitation_to_the_operators_address_never_hands_out_the_operators_account(
+    client, sso, organisation
+):
+    operator = User.objects.create_superuser("operator", "ops@riverside.example", "pw")
+    invitation, _ = invitation_create(organisation=organisation, email="ops@riverside.example")
+    sso_sign_in(client, sso, identity("ops@riverside.example"))
+    joined = signed_in_as(client)
+    assert joined != operator
+    assert not joined.is_staff and not joined.is_superuser
+    assert joined.membership.organisation == organisation

@@ -5,10 +5,12 @@ and 375 px."""
 from __future__ import annotations
 
 import pytest
+from django.core.cache import cache
 from playwright.sync_api import expect
 
 from customers.invitations import invitation_create
 from customers.models import Membership
+from customers.sso import discovery_cache_key
 from tests.customers.oidc_provider import CLIENT_ID, CLIENT_SECRET, start_provider, stop_provider
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -23,6 +25,7 @@ def provider(settings):
     settings.OIDC_RP_CLIENT_ID = CLIENT_ID
     settings.OIDC_RP_CLIENT_SECRET = CLIENT_SECRET
     settings.OIDC_PROVIDER_NAME = PROVIDER
+    cache.delete(discovery_cache_key(running.issuer))
     yield running
     stop_provider(running)
 
