@@ -294,13 +294,19 @@ def invitation_accept_with_password(
 ) -> Membership:
     """Create the invited person's account with a password and accept, all or nothing."""
     with transaction.atomic():
-        user = get_user_model().objects.create_user(
-            username=username,
-            email=invitation.email,
-            password=password,
-            first_name=first_name,
-            last_name=last_name,
-        )
+        try:
+            with transaction.atomic():
+                user = get_user_model().objects.create_user(
+                    username=username,
+                    email=invitation.email,
+                    password=password,
+                    first_name=first_name,
+                    last_name=last_name,
+                )
+        except IntegrityError as exc:  # the form checked it; someone took it a moment ago
+            raise ValidationError(
+                "That username was taken a moment ago: choose another.", code="username"
+            ) from exc
         return invitation_accept(invitation=invitation, user=user)
 
 

@@ -5,17 +5,19 @@ from __future__ import annotations
 
 import hashlib
 import re
+import threading
 from datetime import timedelta
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.core import mail
 from django.core.exceptions import ValidationError
+from django.db import connections
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from customers import invitations
+from customers import invitations, members
 from customers.models import (
     Invitation,
     Membership,
@@ -25,7 +27,7 @@ from customers.models import (
 )
 from customers.tasks import send_invitation
 from outbox.models import OutboxMessage
-from tests.conftest import client_for
+from tests.conftest import client_for, require_postgresql
 
 pytestmark = pytest.mark.django_db
 
@@ -370,3 +372,73 @@ def test_with_password_sign_in_off_no_password_account_can_be_made(client, invit
     assert page.status_code == 200 and 'name="password1"' not in page.content.decode()
     assert client.post(_url(raw), _accept_form()).status_code == 404
     assert not get_user_model().objects.filter(username="nia").exists()
+
+
+# ---------------------------------------------------------------- at the same moment
+
+
+def _at_once(*calls) -> list[str]:
+    start = threading.Barrier(len(calls))
+    results: list[str] = []
+
+    def run(call) -> None:
+        try:
+            start.wait()
+            call()
+            results.append("done")
+        except ValidationError:
+            results.append("refused")
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(call,)) for call in calls]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return sorted(results)
+
+
+def _accept(invitation, username: str):
+    return lambda: invitations.invitation_accept_with_password(
+        invitation=invitation,
+        username=username,
+        first_name="Race",
+        last_name=username,
+        password=PASSWORD,
+    )
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_one_link_accepted_twice_at_once_makes_one_member(organisation):
+    """Without the lock on the invitation both acceptances would see it unused."""
+    require_postgresql()
+    for attempt in range(3):
+        invitation, _raw = invitations.invitation_create(
+            organisation=organisation, email=f"race{attempt}@example.gov.uk"
+        )
+        results = _at_once(*(_accept(invitation, f"race{attempt}-{n}") for n in range(2)))
+        assert results == ["done", "refused"]
+        assert Membership.objects.filter(user__email=invitation.email).count() == 1
+        # The loser's account was rolled back with its acceptance.
+        assert get_user_model().objects.filter(email=invitation.email).count() == 1
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_two_admins_deactivating_each_other_at_once_leave_one_admin(organisation, make_member):
+    """Without the organisation lock each would count the other as remaining."""
+    require_postgresql()
+    first, second = make_member(admin=True), make_member(admin=True)
+    results = _at_once(
+        lambda: members.membership_deactivate(membership=second.membership, actor=first),
+        lambda: members.membership_deactivate(membership=first.membership, actor=second),
+    )
+    assert results == ["done", "refused"]
+    assert (
+        Membership.objects.filter(
+            organisation=organisation, role="admin", deactivated_at__isnull=True
+        ).count()
+        == 1
+    )
