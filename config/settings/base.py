@@ -195,6 +195,10 @@ OIDC_CLOCK_SKEW_SECONDS = 60  # leeway for the ID token's exp/iat against our cl
 # The library's own session refresh and token storage are not used: our session rules apply.
 OIDC_STORE_ACCESS_TOKEN = False
 OIDC_STORE_ID_TOKEN = False
+# The provider sends the browser back with a top-level GET from its own site: the session
+# cookie (holding the sign-in's state, nonce and PKCE verifier) must stay SameSite=Lax, not
+# Strict, or the callback never finds them.
+SESSION_COOKIE_SAMESITE = "Lax"
 # After django-axes and the password backend: a password sign-in never reaches it, and the
 # callback's authenticate() passes django-axes' lockout check first like any sign-in.
 AUTHENTICATION_BACKENDS.append("customers.sso.SingleSignOnBackend")

@@ -532,3 +532,8 @@ def test_an_invitation_to_the_operators_address_never_hands_out_the_operators_ac
     assert joined != operator
     assert not joined.is_staff and not joined.is_superuser
     assert joined.membership.organisation == organisation
+
+
+def test_the_session_cookie_comes_back_with_the_providers_cross_site_redirect():
+    # Strict would keep the session (and the sign-in's state) from the callback.
+    assert django_settings.SESSION_COOKIE_SAMESITE == "Lax"
