@@ -14,6 +14,8 @@ from backlog.models import (
     Product,
     validate_effort,
 )
+from backlog.selectors_capabilities import capability_choices
+from backlog.selectors_principles import PRINCIPLE_FILTERS
 from customers.models import Cohort, Organisation
 from customers.selectors import cohorts_offered
 
@@ -102,6 +104,14 @@ class ItemFilterForm(forms.Form):
         choices=[("", "Any level"), *DigitisationLevel.choices],
         label="Digitisation level",
     )
+    capability = forms.TypedChoiceField(
+        coerce=int, empty_value=None, required=False, label="Capability"
+    )
+    principles = forms.ChoiceField(
+        required=False,
+        choices=[("", "Any"), *PRINCIPLE_FILTERS.items()],
+        label="Technology principles",
+    )
 
     order = forms.ChoiceField(required=False, label="Order")
 
@@ -110,6 +120,10 @@ class ItemFilterForm(forms.Form):
         # One query for both lists: the filter and the per-cohort orders.
         cohorts = list(Cohort.objects.filter(organisation=organisation).only("pk", "name"))
         self.fields["cohort"].choices = [("", "Any cohort"), *((c.pk, c.name) for c in cohorts)]
+        self.fields["capability"].choices = [
+            ("", "Any capability"),
+            *capability_choices(organisation=organisation),
+        ]
         self.fields["order"].choices = [
             ("manual", "Manual order"),
             ("score", "Score order"),

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection
-from django.db.models import Count, F, IntegerField, Prefetch, Q, QuerySet, Sum
+from django.db.models import Count, Exists, F, IntegerField, OuterRef, Prefetch, Q, QuerySet, Sum
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast
 
@@ -21,6 +21,7 @@ from backlog.models import (
     Product,
     ProductRole,
 )
+from backlog.selectors_principles import principles_filtered
 from customers.models import Cohort, Membership, Organisation
 
 PAGE_SIZE = 100
@@ -99,10 +100,16 @@ class ItemFilters:
     q: str = ""
     # "manual", "score", or "cohort-<id>": the order if only that cohort counted.
     order: str = MANUAL_ORDER
+    # Items that build or reuse this capability.
+    capability: int | None = None
+    # Open items with an active principle "unanswered" or "failing" (selectors_principles).
+    principles: str = ""
 
     @property
     def active(self) -> bool:
-        return bool(self.status or self.cohort or self.level or self.q)
+        return bool(
+            self.status or self.cohort or self.level or self.q or self.capability or self.principles
+        )
 
     @property
     def order_cohort_id(self) -> int | None:
@@ -120,6 +127,16 @@ def _filtered(*, product: Product, filters: ItemFilters) -> QuerySet[BacklogItem
         items = items.filter(digitisation_level=filters.level)
     if filters.cohort:
         items = items.filter(cohorts__id=filters.cohort)
+    if filters.capability:
+        # EXISTS on the links' (item, capability) unique index: the page stays a keyset walk.
+        links = ItemCapability.objects.filter(
+            item_id=OuterRef("pk"), capability_id=filters.capability
+        )
+        items = items.filter(Exists(links))
+    if filters.principles:
+        items = principles_filtered(
+            items, filters.principles, organisation_id=product.organisation_id
+        )
     items = items.search(filters.q)
     cohort_id = filters.order_cohort_id
     if filters.order == SCORE_ORDER:

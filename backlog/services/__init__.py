@@ -2,11 +2,8 @@
 transaction. ``items`` holds items; ``products`` products and their people; ``order`` holds
 moves, pins, applying the score order and undoing it."""
 
-from backlog.services.items import (
-    capability_create,
-    item_create,
-    item_update,
-)
+from backlog.services.capabilities import capability_create, capability_update
+from backlog.services.items import item_create, item_update
 from backlog.services.order import (
     MoveRefused,
     MoveTo,
@@ -15,6 +12,14 @@ from backlog.services.order import (
     order_adopt,
     order_apply_scores,
     order_undo,
+)
+from backlog.services.principles import (
+    principle_archive,
+    principle_check_set,
+    principle_create,
+    principle_move,
+    principle_restore,
+    principle_update,
 )
 from backlog.services.products import (
     ARCHIVED_MESSAGE,
@@ -43,6 +48,13 @@ __all__ = [
     "MoveRefused",
     "MoveTo",
     "capability_create",
+    "capability_update",
+    "principle_archive",
+    "principle_check_set",
+    "principle_create",
+    "principle_move",
+    "principle_restore",
+    "principle_update",
     "item_create",
     "item_move",
     "item_pin",

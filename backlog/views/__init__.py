@@ -2,6 +2,12 @@
 show-and-tell (``sessions``) and history (``audit``)."""
 
 from backlog.views.audit import audit_log, audit_log_csv, item_history
+from backlog.views.capabilities import (
+    capability_create,
+    capability_detail,
+    capability_edit,
+    capability_list,
+)
 from backlog.views.home import home
 from backlog.views.items import (
     item_create,
@@ -11,6 +17,15 @@ from backlog.views.items import (
     product_backlog,
 )
 from backlog.views.order import compare, item_move, item_pin, order_apply_scores, order_undo
+from backlog.views.principles import (
+    item_principles,
+    principle_archive,
+    principle_create,
+    principle_edit,
+    principle_list,
+    principle_move,
+    principle_restore,
+)
 from backlog.views.products import (
     product_archive,
     product_create,
@@ -32,6 +47,17 @@ from backlog.views.sessions import (
 )
 
 __all__ = [
+    "capability_create",
+    "capability_detail",
+    "capability_edit",
+    "capability_list",
+    "item_principles",
+    "principle_archive",
+    "principle_create",
+    "principle_edit",
+    "principle_list",
+    "principle_move",
+    "principle_restore",
     "audit_log",
     "audit_log_csv",
     "item_history",

@@ -26,6 +26,9 @@ from backlog.permissions import (
     product_for_user,
 )
 from backlog.rows import RowOptions, render_rows
+from backlog.selectors_capabilities import item_waits
+from backlog.selectors_principles import principles_summary
+from backlog.views.principles import principles_context
 from config.http import INT_MAX, int_param
 from prioritisation.services import scores_pending
 from prioritisation.views import scoring_context
@@ -41,6 +44,8 @@ def _filters_from(form: ItemFilterForm) -> selectors.ItemFilters:
         level=data["level"],
         q=data["q"],
         order=data["order"] or selectors.MANUAL_ORDER,
+        capability=data["capability"],
+        principles=data["principles"],
     )
 
 
@@ -104,6 +109,11 @@ def backlog_context(request: HttpRequest, product, params, *, size: int = 0) -> 
 @vary_on_headers("HX-Request")
 def product_backlog(request: HttpRequest, pk: int) -> HttpResponse:
     product = product_for_user(request.user, pk)
+    if request.htmx and request.htmx.target == "principles-summary":
+        # Counted apart from the page, which stays O(page): the count reads every open item.
+        summary = principles_summary(product=product)
+        context = {"product": product, "principles": summary}
+        return render(request, "backlog/product_backlog.html#principles-summary", context)
     context = backlog_context(request, product, request.GET)
     if request.htmx and (context["start"] or request.GET.get("after")):
         return render(request, "backlog/product_backlog.html#rows", context)
@@ -186,6 +196,8 @@ def item_detail(request: HttpRequest, pk: int) -> HttpResponse:
     context = scoring_context(item, can_edit=can_edit)
     context["history"] = selectors.item_history(item=item)
     context["changes"] = audit.item_changes(item=item, size=audit.ITEM_PAGE_LIMIT)
+    context["waits"] = item_waits(item=item)
+    context.update(principles_context(item, can_edit=can_edit))
     return render(request, "backlog/item_detail.html", context)
 
 
@@ -203,6 +215,7 @@ def item_edit(request: HttpRequest, pk: int) -> HttpResponse:
             context.update(
                 history=selectors.item_history(item=item),
                 changes=audit.item_changes(item=item, size=audit.ITEM_PAGE_LIMIT),
+                waits=item_waits(item=item),
                 saved=True,
                 oob=True,
             )
