@@ -537,3 +537,9 @@ def test_an_invitation_to_the_operators_address_never_hands_out_the_operators_ac
 def test_the_session_cookie_comes_back_with_the_providers_cross_site_redirect():
     # Strict would keep the session (and the sign-in's state) from the callback.
     assert django_settings.SESSION_COOKIE_SAMESITE == "Lax"
+
+
+@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/", "javascript:x"])
+def test_the_next_page_is_never_another_site(client, sso, member, target):
+    response = sso_sign_in(client, sso, identity(member.email), start_query=f"?next={target}")
+    assert response.url == reverse("backlog:home")
