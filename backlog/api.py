@@ -10,7 +10,7 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import QuerySet
 from django.urls import reverse
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import generics, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -23,9 +23,11 @@ from backlog.models import (
     EFFORT_RULE,
     GO_LIVE_ROLES,
     BacklogItem,
+    CapabilityUse,
     DecisionKind,
     DigitisationLevel,
     ItemStatus,
+    PrincipleAnswer,
     Product,
     ShowAndTell,
 )
@@ -36,6 +38,7 @@ from backlog.permissions import (
     product_people_roles,
     session_for_user,
 )
+from backlog.selectors_principles import item_principles
 from backlog.showandtell import DONE_LIMIT, GO_LIVE_LIMIT, session_sections
 from config.rest import StrictCharField, StrictDecimalField, StrictIntegerField
 from customers.selectors import cohort_list
@@ -114,6 +117,38 @@ class ItemSerializer(serializers.ModelSerializer):
             "score",
         ]
         read_only_fields = fields
+
+
+class ItemCapabilitySerializer(serializers.Serializer):
+    id = serializers.IntegerField(source="capability_id")
+    name = serializers.CharField(source="capability.name")
+    use = serializers.ChoiceField(choices=CapabilityUse.choices)
+
+
+class PrincipleCheckSerializer(serializers.Serializer):
+    principle = serializers.IntegerField(source="principle.pk")
+    name = serializers.CharField(source="principle.name")
+    answer = serializers.ChoiceField(
+        choices=[("", "Not answered"), *PrincipleAnswer.choices],
+        help_text="Empty until the item is checked against the principle.",
+    )
+    note = serializers.CharField()
+
+
+class ItemDetailSerializer(ItemSerializer):
+    """One item: the list's fields, with the capabilities it builds or reuses and its checks
+    against the organisation's active technology principles (read-only here)."""
+
+    capabilities = ItemCapabilitySerializer(many=True, read_only=True, source="itemcapability_set")
+    principle_checks = serializers.SerializerMethodField()
+
+    class Meta(ItemSerializer.Meta):
+        fields = [*ItemSerializer.Meta.fields, "capabilities", "principle_checks"]
+        read_only_fields = fields
+
+    @extend_schema_field(PrincipleCheckSerializer(many=True))
+    def get_principle_checks(self, item: BacklogItem) -> list[dict]:
+        return PrincipleCheckSerializer(item_principles(item=item), many=True).data
 
 
 class ItemRowSerializer(ItemSerializer):
@@ -220,7 +255,7 @@ def _item_response(request: Request, pk: int, status_code: int = status.HTTP_200
     # Read back through the permission helper: the joins the output needs, and the score
     # the service has just refreshed.
     item = item_for_user(request.user, pk)
-    return Response(ItemSerializer(item).data, status=status_code)
+    return Response(ItemDetailSerializer(item).data, status=status_code)
 
 
 class ProductItemsView(generics.GenericAPIView):
@@ -253,7 +288,7 @@ class ProductItemsView(generics.GenericAPIView):
 
     @extend_schema(
         request=ItemInputSerializer,
-        responses={201: ItemSerializer, **WRITE_ERRORS},
+        responses={201: ItemDetailSerializer, **WRITE_ERRORS},
         description="Add an item at the top or bottom of the backlog (the product's setting).",
     )
     def post(self, request: Request, pk: int) -> Response:
@@ -274,15 +309,15 @@ class ProductItemsView(generics.GenericAPIView):
 
 
 class ItemDetailView(generics.GenericAPIView):
-    serializer_class = ItemSerializer
+    serializer_class = ItemDetailSerializer
 
-    @extend_schema(responses={200: ItemSerializer, 404: NOT_FOUND})
+    @extend_schema(responses={200: ItemDetailSerializer, 404: NOT_FOUND})
     def get(self, request: Request, pk: int) -> Response:
         return _item_response(request, pk)
 
     @extend_schema(
         request=ItemInputSerializer,
-        responses={200: ItemSerializer, **WRITE_ERRORS},
+        responses={200: ItemDetailSerializer, **WRITE_ERRORS},
         description="Change some of an item's fields; the others keep their values.",
     )
     def patch(self, request: Request, pk: int) -> Response:

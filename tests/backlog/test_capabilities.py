@@ -479,3 +479,28 @@ def test_the_capability_filtered_backlog_costs_the_same_queries_as_it_grows(
     html = owner_client.get(url, {"capability": payments.pk}).content.decode()
     more = re.search(r'id="load-more">.*?href="([^"]+)"', html, re.S)
     assert more is not None and "after=" in more.group(1)
+
+
+# ---------------------------------------------------------------- the API
+
+
+def test_the_item_api_gives_its_capabilities_and_principle_checks(
+    viewer_client, rent_payments, payments, organisation
+):
+    from backlog.services.principles import Answer
+
+    cloud = organisation.principles.order_by("position").first()
+    services.principle_check_set(
+        item=rent_payments, answers={cloud.pk: Answer("does_not", "On premises")}, by=None
+    )
+    data = viewer_client.get(reverse("api:item_detail", args=[rent_payments.pk])).json()
+    assert data["capabilities"] == [{"id": payments.pk, "name": "Payments", "use": "reuses"}]
+    checks = data["principle_checks"]
+    assert len(checks) == 6
+    assert checks[0] == {
+        "principle": cloud.pk,
+        "name": "Cloud native",
+        "answer": "does_not",
+        "note": "On premises",
+    }
+    assert checks[1]["answer"] == ""
