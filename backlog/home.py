@@ -30,6 +30,11 @@ from backlog.models import (
     ShowAndTell,
 )
 from backlog.selectors import product_list
+from backlog.selectors_capabilities import (
+    BuiltTwice,
+    capabilities_built_twice,
+    capabilities_most_reused,
+)
 from customers.models import CohortKind, Membership
 from prioritisation.models import Ballot, BenefitEstimate, VotingRound
 
@@ -107,6 +112,10 @@ class Home:
     organisation_products: list[Product] | None
     is_admin: bool
     is_leader: bool
+    # For admins and leaders: the capabilities most reused across products, and the ones
+    # two products are building (the seeds' "be your own best customer").
+    most_reused: list = field(default_factory=list)
+    built_twice: list[BuiltTwice] = field(default_factory=list)
 
 
 def is_leader(membership: Membership) -> bool:
@@ -290,11 +299,16 @@ def home_for(
         else []
     )
     leader = is_leader(membership)
-    everything = list(products) if membership.is_admin or leader else None
-    return Home(
+    home = Home(
         waiting=waiting,
         your_products=your_products,
-        organisation_products=everything,
+        organisation_products=None,
         is_admin=membership.is_admin,
         is_leader=leader,
     )
+    if membership.is_admin or leader:
+        organisation = membership.organisation
+        home.organisation_products = list(products)
+        home.most_reused = capabilities_most_reused(organisation=organisation)
+        home.built_twice = capabilities_built_twice(organisation=organisation)
+    return home

@@ -15,6 +15,9 @@ from django.utils import timezone
 from backlog import ordering
 from backlog.models import (
     BacklogItem,
+    Capability,
+    CapabilityUse,
+    ItemCapability,
     ItemStatus,
     Product,
     ProductRole,
@@ -283,6 +286,34 @@ def test_admins_and_leaders_see_every_product_others_only_their_own(
     assert product.name in html
 
 
+def test_admins_and_leaders_see_the_most_reused_capabilities_and_those_built_twice(
+    make_member, product, organisation, cohorts
+):
+    parking = ProductFactory(organisation=organisation, name="Parking")
+    tax = ProductFactory(organisation=organisation, name="Council tax")
+    payments = Capability.objects.create(
+        organisation=organisation, name="Card payments", owner_product=product
+    )
+    booking = Capability.objects.create(organisation=organisation, name="Booking")
+    for owner, use in ((product, CapabilityUse.BUILDS), (parking, CapabilityUse.REUSES)):
+        ItemCapability.objects.create(
+            item=BacklogItemFactory(product=owner), capability=payments, use=use
+        )
+    for builder in (parking, tax):
+        ItemCapability.objects.create(
+            item=BacklogItemFactory(product=builder), capability=booking, use=CapabilityUse.BUILDS
+        )
+    admin = make_member(admin=True)
+    html = home_html(admin)
+    part = html[html.index("Most reused capabilities") :]
+    assert "Card payments</a>: reused by 1 product (1 item), owned by Repairs" in part
+    built_twice = part[part.index("Being built twice") :]
+    assert "Booking</a>: built by" in built_twice
+    assert "Council tax</a> and" in built_twice and "Parking</a>" in built_twice
+    assert "Most reused capabilities" in home_html(make_member(cohort=cohorts["Leaders"]))
+    assert "Most reused capabilities" not in home_html(make_member(product=product))
+
+
 # ---------------------------------------------------------------- query count
 
 
@@ -324,6 +355,23 @@ def _organisation_of(size: int, organisation, person) -> None:
     week = sessions.week_start_of(sessions.local_today(products[0]))
     ShowAndTell.objects.bulk_create(
         ShowAndTell(product=product, week_start=week, date=week) for product in products
+    )
+    # One capability per product, each built by its product and reused by the next.
+    capabilities = Capability.objects.bulk_create(
+        Capability(organisation=organisation, name=f"Capability {n}", owner_product=product)
+        for n, product in enumerate(products)
+    )
+    first_items = {
+        item.product_id: item.pk
+        for item in BacklogItem.objects.filter(product__in=products, status=ItemStatus.READY)
+    }
+    ItemCapability.objects.bulk_create(
+        ItemCapability(item_id=first_items[product.pk], capability=capability, use=use)
+        for n, product in enumerate(products)
+        for capability, use in (
+            (capabilities[n], CapabilityUse.BUILDS),
+            (capabilities[(n + 1) % size], CapabilityUse.REUSES),
+        )
     )
 
 
