@@ -149,7 +149,11 @@ class ProductForm(forms.ModelForm):
             "show_and_tell_weekday",
             "new_items_position",
         ]
-        labels = {"new_items_position": "Where new items go"}
+        labels = {
+            "show_and_tell_weekday": "Show-and-tell day",
+            "new_items_position": "Where new items go",
+        }
+        error_messages = {"name": {"required": "Give the product a name."}}
         widgets = {"description": forms.Textarea(attrs={"rows": 4})}
 
     weekly_capacity = forms.IntegerField(

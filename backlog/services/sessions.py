@@ -90,7 +90,8 @@ def sessions_create_due(*, now: datetime | None = None) -> list[int]:
     often as the beat schedule likes: a week never gets a second session."""
     now = now or timezone.now()
     created = []
-    for product in Product.objects.select_related("organisation"):
+    # An archived product is read-only: it gets no new sessions until it is restored.
+    for product in Product.objects.filter(archived_at__isnull=True).select_related("organisation"):
         today = local_today(product, now)
         if today.weekday() != product.show_and_tell_weekday:
             continue

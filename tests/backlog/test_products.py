@@ -4,6 +4,7 @@ archived product refusing every write (pages and API) until it is restored."""
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -12,7 +13,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from backlog import selectors, services
-from backlog.models import BacklogItem, Product, ProductRole, ProductRoleKind
+from backlog.models import BacklogItem, Product, ProductRole, ProductRoleKind, ShowAndTell
+from backlog.services import sessions as session_services
 from backlog.services.products import ARCHIVED_MESSAGE
 from customers.services import api_token_create
 from tests.conftest import HTMX, client_for
@@ -440,3 +442,11 @@ def test_an_archived_products_settings_page_is_read_only(archived, admin_client)
     body = admin_client.get(reverse("backlog:product_edit", args=[archived.pk])).content.decode()
     assert "This product is archived" in body
     assert "Save settings" not in body
+
+
+def test_an_archived_product_gets_no_new_show_and_tell_until_restored(archived, admin):
+    friday = datetime(2026, 11, 20, 10, tzinfo=UTC)  # the products' default day, Friday
+    assert session_services.sessions_create_due(now=friday) == []
+    services.product_restore(product=archived, by=admin)
+    assert len(session_services.sessions_create_due(now=friday)) == 1
+    assert ShowAndTell.objects.filter(product=archived).count() == 1
