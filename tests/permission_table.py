@@ -134,7 +134,12 @@ TARGETS = {
     "rounds": "the open and the closed round",
     "cohort": "a cohort",
     "metric": "a benefit metric",
+    "capability": "a capability (built by the ready item)",
+    "principle": "a technology principle",
     "token": "the product owner's API token",
+    "membership": "the membership of the member with no role",
+    "invitation": "a pending invitation",
+    "invitation_key": "a pending invitation's link (its secret, not an id: no organisation's)",
     "admin": "the first row of the model (the admin is the operator's)",
 }
 
@@ -162,6 +167,8 @@ def _pages() -> list[Row]:
         {"org_admin"}, other_org_admin=ALLOWED, other_org_member=FORBIDDEN, operator=NOT_FOUND
     )
     org_admin_object = rule({"org_admin"})
+    invitation_link = {**dict.fromkeys(ROLES, FORBIDDEN), "anonymous": ALLOWED}
+    own_list = rule(ORGANISATION, other_org_admin=ALLOWED, other_org_member=ALLOWED)
     return [
         Row("login", "", {"GET": everyone(), "POST": everyone()}, "signed in: back to home"),
         Row(
@@ -183,6 +190,24 @@ def _pages() -> list[Row]:
             "single sign-on's return: 404 unless configured; then matched by verified e-mail",
         ),
         Row("accounts:profile", "", {"GET": signed_in()}, "everyone's own profile"),
+        Row(
+            "accounts:profile_details",
+            "",
+            {"POST": signed_in()},
+            "one's own name and e-mail address (the cohort is an admin's to change)",
+        ),
+        Row(
+            "accounts:profile_notifications",
+            "",
+            {"POST": {**signed_in(), "operator": NOT_FOUND}},
+            "one's own e-mail choices; the operator, in no organisation, has none",
+        ),
+        Row(
+            "accounts:password_change",
+            "",
+            {"POST": signed_in()},
+            "one's own password (Django's form: the old one first); stays signed in",
+        ),
         Row(
             "accounts:api_token_create",
             "",
@@ -305,6 +330,41 @@ def _pages() -> list[Row]:
             "the product owner; refused with a message once the result was adopted or the "
             "planned closing time has passed",
         ),
+        Row(
+            "backlog:capability_list",
+            "",
+            {"GET": own_list},
+            "every member reads their own organisation's capabilities",
+        ),
+        Row("backlog:capability_create", "", {"GET": admins_only, "POST": admins_only}),
+        Row("backlog:capability_detail", "capability", {"GET": member}),
+        Row(
+            "backlog:capability_edit",
+            "capability",
+            {"GET": org_admin_object, "POST": org_admin_object},
+        ),
+        Row(
+            "backlog:principle_list",
+            "",
+            {"GET": own_list},
+            "every member reads their own organisation's technology principles",
+        ),
+        Row("backlog:principle_create", "", {"GET": admins_only, "POST": admins_only}),
+        Row(
+            "backlog:principle_edit",
+            "principle",
+            {"GET": org_admin_object, "POST": org_admin_object},
+        ),
+        Row("backlog:principle_move", "principle", {"POST": org_admin_object}),
+        Row("backlog:principle_archive", "principle", {"POST": org_admin_object}),
+        Row("backlog:principle_restore", "principle", {"POST": org_admin_object}),
+        Row(
+            "backlog:item_principles",
+            "item",
+            {"POST": editors},
+            "the item's checks against the principles: its editors answer, every member reads "
+            "them on the item page",
+        ),
         Row("prioritisation:metric_list", "", {"GET": admins_only}),
         Row(
             "prioritisation:metric_edit",
@@ -327,6 +387,30 @@ def _pages() -> list[Row]:
             "says what refers to it and offers to archive it",
         ),
         Row("customers:cohort_list", "", {"GET": admins_only}),
+        Row("customers:member_list", "", {"GET": admins_only}),
+        Row(
+            "customers:invitation_create",
+            "",
+            {"POST": admins_only},
+            "organisation admins, each inviting people to their own organisation",
+        ),
+        Row("customers:invitation_resend", "invitation", {"POST": org_admin_object}),
+        Row("customers:invitation_revoke", "invitation", {"POST": org_admin_object}),
+        Row(
+            "customers:member_edit",
+            "membership",
+            {"GET": org_admin_object, "POST": org_admin_object},
+        ),
+        Row("customers:member_deactivate", "membership", {"POST": org_admin_object}),
+        Row("customers:member_reactivate", "membership", {"POST": org_admin_object}),
+        Row(
+            "customers:invitation_accept",
+            "invitation_key",
+            {"GET": invitation_link, "POST": invitation_link},
+            "no sign-in needed: the link is the credential. Anyone signed in is refused (403) "
+            "whatever the link, and nothing changes; a wrong, used, expired or revoked link "
+            "gets one neutral 404",
+        ),
         Row(
             "customers:password_sign_in",
             "",

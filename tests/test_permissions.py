@@ -35,6 +35,7 @@ from drf_spectacular.generators import SchemaGenerator
 from backlog import services as backlog_services
 from backlog.models import GO_LIVE_ROLES, ItemStatus, ProductRoleKind
 from backlog.services import sessions as session_services
+from customers import invitations
 from customers import services as customer_services
 from customers.models import OrganisationRole
 from customers.services import organisation_create
@@ -116,6 +117,7 @@ class Organisation:
     metric: object
     cohorts: list
     metrics: list
+    capability: object = None
 
 
 @dataclass
@@ -124,6 +126,8 @@ class World:
     b: Organisation
     users: dict[str, object]  # role -> user (the roles of permission_table.ROLES)
     token: object = None  # the product owner's personal API token
+    invitation: object = None  # a pending invitation to the first organisation
+    invitation_key: str = ""  # the link's secret of a pending invitation to a third one
     sessions: dict[str, str] = field(default_factory=dict)  # role -> session cookie
 
 
@@ -193,6 +197,10 @@ def _organisation(mark: str, slug: str, make_people) -> Organisation:
     session_services.decision_add(
         session=session, actor=owner, kind="decision", text=f"{mark} decided to go ahead"
     )
+    capability = backlog_services.capability_create(
+        organisation=organisation, name=f"{mark} Payments", owner_product=product
+    )
+    capability.items.add(items["item"], through_defaults={"use": "builds"})
     return Organisation(
         organisation=organisation,
         product=product,
@@ -204,6 +212,7 @@ def _organisation(mark: str, slug: str, make_people) -> Organisation:
         metric=metrics[0],
         cohorts=cohorts,
         metrics=metrics,
+        capability=capability,
     )
 
 
@@ -229,6 +238,14 @@ def build_world() -> World:
         user=users["product_owner"], name="Monthly report"
     )
     world = World(a=a, b=b, users=users, token=token)
+    world.invitation, _secret = invitations.invitation_create(
+        organisation=a.organisation, email="pending@example.org", invited_by=users["org_admin"]
+    )
+    # Its accept page names its organisation to anyone holding the link: one with no marks.
+    plain = organisation_create(name="Plain Test Council", slug="perm-plain")
+    _invitation, world.invitation_key = invitations.invitation_create(
+        organisation=plain, email="invitee@example.org"
+    )
     for role, user in users.items():
         client = Client()
         client.force_login(user)
@@ -260,6 +277,11 @@ def _targets(world: World, row: table.Row, endpoint: Endpoint) -> list[tuple[str
         "cohort": [("cohort", {"pk": a.cohort.pk})],
         "metric": [("metric", {"pk": a.metric.pk})],
         "token": [("token", {"pk": world.token.pk})],
+        "membership": [("membership", {"pk": world.users["member"].membership.pk})],
+        "invitation": [("invitation", {"pk": world.invitation.pk})],
+        "invitation_key": [("invitation_key", {"key": world.invitation_key})],
+        "capability": [("capability", {"pk": a.capability.pk})],
+        "principle": [("principle", {"pk": a.organisation.principles.order_by("pk")[0].pk})],
     }
     if row.target == "admin" or endpoint.name.startswith("admin:"):
         return [("admin", _admin_kwargs(world, endpoint))]
@@ -389,6 +411,14 @@ def _body(world: World, name: str, method: str, role: str) -> dict | list:
             "weight": "1",
             "higher_is_better": "on",
         },
+        "backlog:capability_create": {"name": "Enumeration capability"},
+        "backlog:capability_edit": {"name": a.capability.name, "description": "Card payments."},
+        "backlog:principle_create": {"name": "Enumeration principle"},
+        "backlog:principle_edit": {"name": "Cloud native", "description": "Bought as a service."},
+        "backlog:principle_move": {"direction": "down"},
+        "backlog:item_principles": {
+            f"answer-{pk}": "meets" for pk in a.organisation.principles.values_list("pk", flat=True)
+        },
         "customers:cohort_create": {
             "name": "Made by the enumeration",
             "kind": "receives",
@@ -411,6 +441,26 @@ def _body(world: World, name: str, method: str, role: str) -> dict | list:
             "voice_weight": "1",
         },
         "accounts:api_token_create": {"name": "Enumeration script", "expires": "30"},
+        "accounts:profile_details": {
+            "first_name": "Enumerated",
+            "last_name": "Person",
+            "email": f"enumerated-{role}@example.org",
+        },
+        "accounts:profile_notifications": {"notify_digest": "on"},
+        "accounts:password_change": {
+            "old_password": "pw",
+            "new_password1": "a-long-Unusual-passphrase-42",
+            "new_password2": "a-long-Unusual-passphrase-42",
+        },
+        "customers:invitation_create": {"email": "enumerated@example.org", "role": "member"},
+        "customers:member_edit": {"role": "member", "cohort": a.cohort.pk, "job_title": "Tester"},
+        "customers:invitation_accept": {
+            "first_name": "Enumerated",
+            "last_name": "Invitee",
+            "username": "enumerated-invitee",
+            "password1": "a-long-Unusual-passphrase-42",
+            "password2": "a-long-Unusual-passphrase-42",
+        },
         "api:product_items": {"title": "Added over the API"},
         "api:item_detail": {"title": "Renamed over the API"},
         "api:item_estimates": [{"cohort": a.cohort.pk, "metric": a.metric.pk, "value": "7"}],
@@ -652,7 +702,7 @@ def test_the_permission_table_gives_every_role_an_outcome_and_other_organisation
                 problems.append(f"{row.name} {method}: unknown outcome")
             if row.target not in table.TARGETS:
                 problems.append(f"{row.name}: unknown target {row.target!r}")
-            if row.target not in ("", "admin"):
+            if row.target not in ("", "admin", "invitation_key"):
                 for role in table.OTHER_ORGANISATION:
                     if outcomes[role] != table.NOT_FOUND:
                         problems.append(f"{row.name} {method}: {role} must get 404")
@@ -678,7 +728,7 @@ def test_another_organisations_objects_are_404_and_its_data_is_in_no_body(enumer
         str(r)
         for r in enumeration.records
         if r.role in table.OTHER_ORGANISATION
-        and r.target not in ("", "admin")
+        and r.target not in ("", "admin", "invitation_key")
         and r.outcome != table.NOT_FOUND
     ]
     assert not_404 == [], "\n".join(not_404)
