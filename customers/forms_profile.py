@@ -1,10 +1,11 @@
-"""The forms of a person's own profile page: name and e-mail address, notification choices.
-The password is changed with Django's own ``PasswordChangeForm``."""
+"""The forms of a person's own profile page: name and e-mail address, notification choices,
+and the password (Django's own ``PasswordChangeForm``)."""
 
 from __future__ import annotations
 
 from django import forms
 from django.contrib.auth import get_user_model
+from django.contrib.auth.forms import PasswordChangeForm
 
 from customers.models import Membership
 
@@ -33,7 +34,9 @@ class ProfileDetailsForm(forms.Form):
             "required": "Enter your e-mail address.",
             "invalid": "Enter an e-mail address like name@example.gov.uk.",
         },
-        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+        widget=forms.TextInput(
+            attrs={"autocomplete": "email", "inputmode": "email", "spellcheck": "false"}
+        ),
     )
 
     def __init__(self, *args, user, **kwargs):
@@ -81,3 +84,12 @@ class NotificationChoicesForm(forms.ModelForm):
     @property
     def chosen(self) -> int:
         return sum(bool(self.cleaned_data[name]) for name in self.Meta.fields)
+
+
+class PasswordForm(PasswordChangeForm):
+    """Django's password change, without its autofocus: on a page of several forms, the
+    cursor must not jump to the password on every visit."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["old_password"].widget.attrs.pop("autofocus", None)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.forms import PasswordChangeForm
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -15,7 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 from customers import profile as profile_services
 from customers import selectors, services
 from customers.forms import ApiTokenForm
-from customers.forms_profile import NotificationChoicesForm, ProfileDetailsForm
+from customers.forms_profile import NotificationChoicesForm, PasswordForm, ProfileDetailsForm
 from customers.models import Membership
 
 
@@ -35,7 +34,7 @@ def _profile_context(request: HttpRequest, **extra) -> dict:
         notifications_form = NotificationChoicesForm(instance=membership)
     password_form = extra.pop("password_form", None)
     if password_form is None and _password_applies(request, membership):
-        password_form = PasswordChangeForm(request.user)
+        password_form = PasswordForm(request.user)
     return {
         "profile_membership": membership,
         "details_form": details_form,
@@ -146,7 +145,7 @@ def password_change(request: HttpRequest) -> HttpResponse:
             request, "You sign in through single sign-on, so there is no password to change."
         )
         return redirect("accounts:profile")
-    form = PasswordChangeForm(request.user, request.POST)
+    form = PasswordForm(request.user, request.POST)
     if not form.is_valid():
         return _refused(request, password_form=form)
     user = profile_services.password_change(form=form)

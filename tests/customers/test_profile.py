@@ -177,6 +177,7 @@ def test_the_profile_shows_each_form_and_the_cohort_read_only(owner, cohorts):
     assert "You speak for" in html and "Citizens" in html
     assert "An organisation admin changes it on the members page." in html
     assert 'name="cohort"' not in html
+    assert "autofocus" not in html  # several forms: the cursor stays where the person puts it
 
 
 def test_saving_name_and_e_mail(owner):
