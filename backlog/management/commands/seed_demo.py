@@ -196,22 +196,27 @@ class Command(BaseCommand):
         user.save(update_fields=["is_staff", "is_superuser"])
 
     def _capabilities(self, organisation: Organisation) -> list[Capability]:
+        existing = {c.name: c for c in Capability.objects.filter(organisation=organisation)}
         return [
-            Capability.objects.get_or_create(
-                organisation=organisation, name=name, defaults={"description": description}
-            )[0]
+            existing.get(name)
+            or services.capability_create(
+                organisation=organisation, name=name, description=description
+            )
             for name, description in CAPABILITIES
         ]
 
     def _product(self, organisation: Organisation, spec: dict, users: dict) -> Product:
         product = Product.objects.filter(organisation=organisation, name=spec["name"]).first()
         if product is None:
+            # As an admin creates one on the products page: its owner named in the same
+            # transaction; the other roles are granted below, as on the people page.
             product = services.product_create(
                 organisation=organisation,
                 name=spec["name"],
                 description=spec["description"],
                 kind=spec["kind"],
                 weekly_capacity=spec["weekly_capacity"],
+                owner=users["owner"],
             )
         for username, _name, _org_role, _cohort, roles in PEOPLE:
             for role in roles:
