@@ -261,6 +261,17 @@ def page_forms(w) -> list[tuple[str, str, dict]]:
             reverse("customers:cohort_edit", args=[cohort.pk]),
             {"name": "Ours", "kind": "uses", "description": "", "size": "10", "voice_weight": "1"},
         ),
+        (
+            "post",
+            reverse("customers:cohort_create"),
+            {"name": "New", "kind": "uses", "description": "", "size": "10", "voice_weight": "1"},
+        ),
+        (
+            "post",
+            reverse("prioritisation:metric_create"),
+            {"name": "Visits", "unit": "visits", "description": "", "weight": "1"}
+            | {"higher_is_better": "on"},
+        ),
         ("post", reverse("accounts:api_token_create"), {"name": "Script", "expires": "30"}),
     ]
 
