@@ -75,8 +75,7 @@ def cohort_update(
     cohort.size = size
     cohort.voice_weight = voice_weight
     with transaction.atomic():
-        cohort.full_clean()
-        cohort.save()
+        save_named(cohort, noun="cohort")
         # Voice weights enter every score of the organisation.
         cohort_changed.send(sender=Cohort, organisation_id=cohort.organisation_id)
     return cohort

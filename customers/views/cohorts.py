@@ -69,9 +69,13 @@ def cohort_edit(request: HttpRequest, pk: int) -> HttpResponse:
     cohort = _get_cohort_for_admin(request, pk)
     form = CohortForm(request.POST or None, instance=cohort)
     if request.method == "POST" and form.is_valid():
-        services.cohort_update(cohort=cohort, **form.cleaned_data)
-        messages.success(request, f"Saved cohort “{cohort.name}”.")
-        return redirect("customers:cohort_list")
+        try:
+            services.cohort_update(cohort=cohort, **form.cleaned_data)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, f"Saved cohort “{cohort.name}”.")
+            return redirect("customers:cohort_list")
     if request.method == "POST":
         cohort.refresh_from_db()  # the invalid form changed the instance in memory
     status = 422 if request.method == "POST" else 200

@@ -15,6 +15,7 @@ from django.utils import timezone
 from backlog.locks import lock_item
 from backlog.models import BacklogItem, ItemEvent, ItemEventKind, Product
 from customers.models import Cohort, Organisation
+from customers.services import save_named
 from outbox.services import outbox_enqueue_many
 from prioritisation import selectors
 from prioritisation.models import (
@@ -58,8 +59,7 @@ def metric_update(
             "higher_is_better": higher_is_better,
         }.items():
             setattr(metric, field, value)
-        metric.full_clean()
-        metric.save()
+        save_named(metric, noun="metric")
         scores_refresh_organisation(organisation_id=metric.organisation_id)
     return metric
 

@@ -69,9 +69,13 @@ def metric_edit(request: HttpRequest, pk: int) -> HttpResponse:
     metric = _get_metric_for_admin(request, pk)
     form = MetricForm(request.POST or None, instance=metric)
     if request.method == "POST" and form.is_valid():
-        services.metric_update(metric=metric, **form.cleaned_data)
-        messages.success(request, f"Saved metric “{metric.name}”.")
-        return redirect("prioritisation:metric_list")
+        try:
+            services.metric_update(metric=metric, **form.cleaned_data)
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, f"Saved metric “{metric.name}”.")
+            return redirect("prioritisation:metric_list")
     if request.method == "POST":
         metric.refresh_from_db()  # the invalid form changed the instance in memory
     status = 422 if request.method == "POST" else 200

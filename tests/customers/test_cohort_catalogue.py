@@ -538,3 +538,21 @@ def test_another_organisations_admin_gets_404_and_adds_only_to_their_own(
     response = client.post(reverse("customers:cohort_create"), {**NEW, "name": "Carers"})
     assert response.status_code == 302
     assert other_organisation.cohorts.filter(name="Carers").exists()
+
+
+def test_renaming_a_cohort_to_a_name_taken_in_another_case_is_refused_by_the_service(
+    organisation,
+):
+    leaders = organisation.cohorts.get(name="Leaders")
+    with pytest.raises(ValidationError) as refused:
+        services.cohort_update(
+            cohort=leaders,
+            name="CITIZENS",
+            description="",
+            kind="steers",
+            size=50,
+            voice_weight=Decimal(1),
+        )
+    assert refused.value.message_dict == {"name": ["Another cohort already has this name."]}
+    leaders.refresh_from_db()
+    assert leaders.name == "Leaders"

@@ -369,3 +369,14 @@ def test_another_organisations_admin_gets_404_and_adds_only_to_their_own(
     assert client.post(reverse("prioritisation:metric_create"), NEW).status_code == 302
     assert other_organisation.metrics.filter(name=NEW["name"]).exists()
     assert not organisation.metrics.filter(name=NEW["name"]).exists()
+
+
+def test_renaming_a_metric_to_a_name_taken_in_another_case_is_refused_by_the_service(
+    metrics,
+):
+    hours = metrics["Staff hours saved"]
+    with pytest.raises(ValidationError) as refused:
+        services.metric_update(metric=hours, name="cash SAVED", **FIELDS)
+    assert refused.value.message_dict == {"name": ["Another metric already has this name."]}
+    hours.refresh_from_db()
+    assert hours.name == "Staff hours saved"
