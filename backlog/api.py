@@ -38,7 +38,8 @@ from backlog.permissions import (
     product_people_roles,
     session_for_user,
 )
-from backlog.selectors_principles import item_principles
+from backlog.selectors_capabilities import capability_choices
+from backlog.selectors_principles import PRINCIPLE_FILTERS, item_principles
 from backlog.showandtell import DONE_LIMIT, GO_LIVE_LIMIT, session_sections
 from config.rest import StrictCharField, StrictDecimalField, StrictIntegerField
 from customers.selectors import cohort_list
@@ -224,6 +225,24 @@ class ItemFilterSerializer(serializers.Serializer):
     )
     cohort = serializers.IntegerField(required=False, allow_null=True)
     q = serializers.CharField(required=False, allow_blank=True, help_text="Search text.")
+    capability = serializers.IntegerField(
+        required=False, allow_null=True, help_text="Items that build or reuse this capability."
+    )
+    principles = serializers.ChoiceField(
+        choices=list(PRINCIPLE_FILTERS.items()),
+        required=False,
+        allow_blank=True,
+        help_text="Open items with an active technology principle unanswered, or failing one.",
+    )
+
+    def validate_capability(self, value: int | None) -> int | None:
+        organisation = self.context["organisation"]
+        known = dict(capability_choices(organisation=organisation))
+        if value is not None and value not in known:
+            raise serializers.ValidationError(
+                f"Capability {value} is not one of your organisation's capabilities."
+            )
+        return value
 
     def validate_cohort(self, value: int | None) -> int | None:
         organisation = self.context["organisation"]
@@ -243,6 +262,8 @@ class ItemFilterSerializer(serializers.Serializer):
             level=data.get("level", ""),
             cohort=data.get("cohort"),
             q=data.get("q", ""),
+            capability=data.get("capability"),
+            principles=data.get("principles", ""),
         )
 
 

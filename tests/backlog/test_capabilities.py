@@ -504,3 +504,38 @@ def test_the_item_api_gives_its_capabilities_and_principle_checks(
         "note": "On premises",
     }
     assert checks[1]["answer"] == ""
+
+
+def test_the_item_list_api_filters_by_capability_and_refuses_anothers(
+    viewer_client, housing, payments, rent_payments, other_organisation
+):
+    BacklogItemFactory(product=housing, title="Unrelated")
+    url = reverse("api:product_items", args=[housing.pk])
+    data = viewer_client.get(url, {"capability": payments.pk}).json()
+    assert [row["title"] for row in data["results"]] == ["Pay rent online"]
+    theirs = CapabilityFactory(organisation=other_organisation)
+    assert viewer_client.get(url, {"capability": theirs.pk}).status_code == 400
+    assert viewer_client.get(url, {"principles": "nonsense"}).status_code == 400
+    unanswered = viewer_client.get(url, {"principles": "unanswered"}).json()
+    assert len(unanswered["results"]) == 2
+
+
+def test_an_edit_in_place_refreshes_what_the_item_waits_for(
+    owner_client, product, payments, card_api, organisation
+):
+    item = BacklogItemFactory(product=product, title="Pay for a repair", status=ItemStatus.READY)
+    response = owner_client.post(
+        reverse("backlog:item_edit", args=[item.pk]),
+        {
+            "title": item.title,
+            "status": ItemStatus.READY,
+            "digitisation_level": "access",
+            "effort": "3",
+            "reuses": [payments.pk],
+        },
+        **HTMX,
+    )
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert '<div id="item-waits" hx-swap-oob="true">' in html
+    assert "Card payments API" in html
