@@ -1,4 +1,5 @@
-"""Writes for products and backlog items. Each service owns its transaction."""
+"""Writes for backlog items (products and their people: ``backlog.services.products``).
+Each service owns its transaction."""
 
 from __future__ import annotations
 
@@ -23,39 +24,10 @@ from backlog.models import (
     ItemStatus,
     NewItemPosition,
     Product,
-    ProductRole,
     validate_effort,
 )
 from backlog.signals import items_changed
 from customers.models import Cohort, Organisation
-
-
-def product_create(
-    *,
-    organisation: Organisation,
-    name: str,
-    description: str = "",
-    kind: str = "product",
-    weekly_capacity: int = 20,
-) -> Product:
-    product = Product(
-        organisation=organisation,
-        name=name,
-        description=description,
-        kind=kind,
-        weekly_capacity=weekly_capacity,
-    )
-    product.full_clean()
-    product.save()
-    return product
-
-
-def product_role_grant(*, product: Product, user: AbstractBaseUser, role: str) -> ProductRole:
-    membership = getattr(user, "membership", None)
-    if membership is None or membership.organisation_id != product.organisation_id:
-        raise ValidationError("Only members of the product's organisation can hold its roles.")
-    grant, _ = ProductRole.objects.get_or_create(product=product, user=user, role=role)
-    return grant
 
 
 def capability_create(
