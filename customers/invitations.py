@@ -125,6 +125,11 @@ def base_url_of(request: HttpRequest) -> str:
     return request.build_absolute_uri("/").rstrip("/")
 
 
+def _site_url(base_url: str) -> str:
+    """The address for links in e-mails: the caller's (from the request), else SITE_URL."""
+    return base_url or getattr(settings, "SITE_URL", "")
+
+
 def _enqueue_email(invitation: Invitation, *, base_url: str) -> None:
     # The key's hash names this link: a task for a link since re-issued sends nothing.
     outbox_enqueue(
@@ -145,7 +150,8 @@ def invitation_create(
     base_url: str = "",
 ) -> tuple[Invitation, str]:
     """Invite ``email`` to ``organisation``. Returns the invitation and its link's secret,
-    shown once; an e-mail with the link goes out after commit when ``base_url`` is given.
+    shown once; an e-mail with the link goes out after commit when the site's address is
+    known (``base_url``, else the SITE_URL setting).
 
     Refuses (ValidationError) an address that already belongs to a member anywhere. An
     earlier pending invitation of the same address to this organisation is revoked."""
@@ -180,8 +186,8 @@ def invitation_create(
             expires_at=now + INVITATION_LIFETIME,
         )
         raw = _issue(invitation, now=now)
-        if base_url:
-            _enqueue_email(invitation, base_url=base_url)
+        if _site_url(base_url):
+            _enqueue_email(invitation, base_url=_site_url(base_url))
     return invitation, raw
 
 
@@ -195,8 +201,8 @@ def invitation_resend(*, invitation: Invitation, base_url: str = "") -> tuple[In
         if locked.revoked_at is not None:
             raise ValidationError("This invitation was revoked.", code="revoked")
         raw = _issue(locked, now=timezone.now())
-        if base_url:
-            _enqueue_email(locked, base_url=base_url)
+        if _site_url(base_url):
+            _enqueue_email(locked, base_url=_site_url(base_url))
     return locked, raw
 
 

@@ -11,6 +11,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -245,6 +246,8 @@ def _single_sign_on(request: HttpRequest, invitation: Invitation) -> None:
         request.session[SESSION_INVITATION] = invitation.pk
 
 
+# Never stored by a browser or proxy: the page names the organisation and the invited address.
+@never_cache
 @sensitive_post_parameters("password1", "password2")
 @require_http_methods(["GET", "POST"])
 def invitation_accept(request: HttpRequest, key: str) -> HttpResponse:

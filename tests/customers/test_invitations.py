@@ -261,6 +261,16 @@ def test_the_task_run_by_the_outbox_in_process_sends_it(
     assert OutboxMessage.objects.get(task=invitations.SEND_TASK).sent_at is not None
 
 
+def test_without_a_request_the_site_url_setting_gives_the_links_address(invite, settings):
+    invite()  # no address known: no e-mail can carry a working link
+    assert not OutboxMessage.objects.filter(task=invitations.SEND_TASK).exists()
+    settings.SITE_URL = BASE
+    _invitation, raw = invite(email="other@example.gov.uk")
+    task = OutboxMessage.objects.get(task=invitations.SEND_TASK).kwargs
+    assert send_invitation(**task) is True
+    assert BASE + _url(raw) in mail.outbox[0].body
+
+
 def test_no_email_for_a_revoked_invitation(invite):
     invitation, _raw = invite(base_url=BASE)
     task = OutboxMessage.objects.get(task=invitations.SEND_TASK).kwargs
@@ -279,6 +289,7 @@ def test_the_accept_page_names_the_organisation_and_suggests_a_username(client, 
     body = response.content.decode()
     assert "Join Riverside Test Council" in body
     assert response.context["form"]["username"].value() == "new.person"
+    assert "no-store" in response["Cache-Control"]  # it names the organisation and address
 
 
 def test_accepting_creates_one_user_and_membership_and_signs_in(client, invite, cohorts):
