@@ -165,10 +165,12 @@ def cohort_restore(*, cohort: Cohort) -> Cohort:
 def cohort_delete(*, cohort: Cohort) -> None:
     """Delete a cohort nothing refers to; StillReferenced (with what refers to it) otherwise.
 
-    The cohort row is locked while the references are counted and it is deleted: a row
-    that refers to it (an estimate, a member…) takes a key-share lock on it, so none can
-    be added in between. Nothing is rescored: with no estimates it had no share in any
-    score (a stored share of 0 for it is read as no share)."""
+    The cohort row is locked while the references are counted and it is deleted, so two
+    admins act one after the other. A row referring to it that another transaction is
+    writing at that moment is checked by the database when that transaction commits (the
+    foreign keys are deferred): it then fails, so nothing is left pointing at a deleted
+    cohort, and nothing committed before the count is lost. Nothing is rescored: with no
+    estimates it had no share in any score (a stored share of 0 for it is read as none)."""
     with transaction.atomic():
         locked = _cohort_locked(cohort)
         if locked is None:

@@ -110,7 +110,7 @@ def cohort_restore(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def cohort_delete(request: HttpRequest, pk: int) -> HttpResponse:
     """GET asks to confirm, or says what refers to the cohort and offers to archive it; POST
-    deletes it if nothing refers to it (checked again, under the cohort’s lock), or comes back
+    deletes it if nothing refers to it (counted again, under the cohort’s lock), or comes back
     here saying why not."""
     cohort = _get_cohort_for_admin(request, pk)
     if request.method == "POST":

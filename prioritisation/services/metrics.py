@@ -79,8 +79,9 @@ def metric_restore(*, metric: BenefitMetric) -> BenefitMetric:
 def metric_delete(*, metric: BenefitMetric) -> None:
     """Delete a metric no estimate refers to; StillReferenced otherwise.
 
-    The metric row is locked while its references are counted and it is deleted: a new
-    estimate takes a key-share lock on it, so none can be added in between. Nothing is
+    The metric row is locked while its references are counted and it is deleted. An
+    estimate another transaction is writing at that moment fails when it commits (the
+    foreign keys are deferred), so none is left pointing at a deleted metric. Nothing is
     rescored: with no estimates the metric had no share in any score."""
     with transaction.atomic():
         locked = _metric_locked(metric)

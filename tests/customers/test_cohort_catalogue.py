@@ -4,11 +4,13 @@ its estimates still count; a voice weight change rescores every product."""
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import IntegrityError, connections, transaction
 from django.urls import reverse
 from django.utils import timezone
 
@@ -19,9 +21,9 @@ from customers import services
 from customers.models import Cohort, Invitation
 from customers.selectors import membership_for_user, references_to
 from prioritisation import services as prioritisation_services
-from prioritisation.models import Ballot, ItemScore
+from prioritisation.models import Ballot, BenefitEstimate, ItemScore
 from prioritisation.services import EstimateCell
-from tests.conftest import client_for
+from tests.conftest import client_for, require_postgresql
 from tests.factories import BacklogItemFactory, ProductFactory, UserFactory, open_round
 
 pytestmark = pytest.mark.django_db
@@ -556,3 +558,71 @@ def test_renaming_a_cohort_to_a_name_taken_in_another_case_is_refused_by_the_ser
     assert refused.value.message_dict == {"name": ["Another cohort already has this name."]}
     leaders.refresh_from_db()
     assert leaders.name == "Leaders"
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_an_estimate_written_while_its_cohort_is_deleted_fails_rather_than_dangles(
+    organisation, product
+):
+    """The first estimate for a cohort is being written when an admin deletes the cohort
+    (the delete cannot see it yet): the database checks the estimate's foreign key when it
+    commits and refuses it, so no estimate is left for a cohort that is gone."""
+    require_postgresql()
+    carers = services.cohort_create(
+        organisation=organisation,
+        name="Carers",
+        description="",
+        kind="receives",
+        size=10,
+        voice_weight=Decimal(1),
+    )
+    metric = organisation.metrics.first()
+    item = BacklogItemFactory(product=product, effort=1)
+    written, deleted = threading.Event(), threading.Event()
+    outcome: list[str] = []
+
+    def write_estimate() -> None:
+        try:
+            with transaction.atomic():
+                BenefitEstimate.objects.create(
+                    item=item, cohort=carers, metric=metric, value=Decimal(5)
+                )
+                written.set()
+                deleted.wait(timeout=10)
+            outcome.append("saved")
+        except IntegrityError:
+            outcome.append("refused")
+        finally:
+            connections.close_all()
+
+    writer = threading.Thread(target=write_estimate)
+    writer.start()
+    assert written.wait(timeout=10)
+    services.cohort_delete(cohort=carers)
+    deleted.set()
+    writer.join()
+    assert outcome == ["refused"]
+    assert not Cohort.objects.filter(pk=carers.pk).exists()
+    assert not BenefitEstimate.objects.filter(item=item).exists()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_delete_counts_an_estimate_committed_a_moment_before(organisation, product):
+    require_postgresql()
+    carers = services.cohort_create(
+        organisation=organisation,
+        name="Carers",
+        description="",
+        kind="receives",
+        size=10,
+        voice_weight=Decimal(1),
+    )
+    metric = organisation.metrics.first()
+    item = BacklogItemFactory(product=product, effort=1)
+    stale = Cohort.objects.get(pk=carers.pk)  # the page loaded it before the estimate
+    BenefitEstimate.objects.create(item=item, cohort=carers, metric=metric, value=Decimal(5))
+    with pytest.raises(services.StillReferenced):
+        services.cohort_delete(cohort=stale)
+    assert BenefitEstimate.objects.filter(cohort=carers).count() == 1
