@@ -76,6 +76,18 @@ def test_a_voter_sees_the_open_round_they_have_not_voted_in_with_its_closing_tim
     assert NOTHING not in waiting
 
 
+def test_the_closing_time_is_the_organisations_local_time(
+    make_member, product, organisation, round_
+):
+    from zoneinfo import ZoneInfo
+
+    organisation.time_zone = "Pacific/Auckland"
+    organisation.save()
+    voter = make_member(product=product, roles=[ProductRoleKind.BUSINESS_VOTER])
+    closes = round_.closes_at.astimezone(ZoneInfo("Pacific/Auckland"))
+    assert f"Closes {closes:%H:%M} on {closes:%a} {closes.day} {closes:%b %Y}" in home_html(voter)
+
+
 def test_the_ballot_leaves_the_list_once_cast(make_member, product, round_, scored_items):
     voter = make_member(product=product, roles=[ProductRoleKind.BUSINESS_VOTER])
     rounds.ballot_submit(round=round_, voter=voter, ranking=[[item.pk] for item in scored_items])
