@@ -385,3 +385,32 @@ def _count_summary_queries(client, url: str) -> int:
         response = client.get(url, HTTP_HX_TARGET="principles-summary", **HTMX)
     assert response.status_code == 200
     return len(ctx.captured_queries)
+
+
+# ---------------------------------------------------------------- hostile input
+
+
+def test_nul_bytes_and_huge_ids_are_refused_never_a_500(
+    admin_client, owner_client, item, principles, product
+):
+    """A NUL byte is refused before the view (400, the app's middleware) or by the form
+    (422); an id past any integer column is not found; nothing is written."""
+    refused = (400, 422)
+    assert admin_client.post(CREATE, {"name": "Cloud\x00"}).status_code in refused
+    capability_create = reverse("backlog:capability_create")
+    assert admin_client.post(capability_create, {"name": "A\x00"}).status_code in refused
+    url = reverse("backlog:item_principles", args=[item.pk])
+    data = {f"answer-{principles[0].pk}": MEETS, f"note-{principles[0].pk}": "x\x00"}
+    assert owner_client.post(url, data).status_code in refused
+    assert not ItemPrincipleCheck.objects.exists()
+    assert organisation_principle_count(item) == len(DEFAULT_PRINCIPLES)
+    huge = 10**20
+    assert admin_client.get(reverse("backlog:principle_edit", args=[huge])).status_code == 404
+    assert admin_client.get(reverse("backlog:capability_detail", args=[huge])).status_code == 404
+    backlog = reverse("backlog:product_backlog", args=[product.pk])
+    assert owner_client.get(backlog, {"capability": str(huge)}).status_code == 200
+    assert owner_client.get(backlog, {"principles": "\x00"}).status_code in (200, 400)
+
+
+def organisation_principle_count(item) -> int:
+    return Principle.objects.filter(organisation=item.product.organisation).count()
