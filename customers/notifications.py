@@ -108,7 +108,7 @@ def send_all(emails: list[Email]) -> int:
     for email in emails:
         context = {"profile_url": profile, **email.context}
         message = EmailMultiAlternatives(
-            subject=email.subject,
+            subject=one_line(email.subject),
             body=render_to_string(f"{email.template}.txt", context),
             from_email=settings.DEFAULT_FROM_EMAIL,
             to=[email.to],
@@ -117,6 +117,12 @@ def send_all(emails: list[Email]) -> int:
         messages.append(message)
     with get_connection() as mail:
         return mail.send_messages(messages) or 0
+
+
+def one_line(text: str) -> str:
+    """A subject line: titles people typed may hold line breaks or control characters,
+    which a mail header cannot (Django refuses them rather than send)."""
+    return " ".join("".join(c if c.isprintable() else " " for c in text).split())
 
 
 def display_name(user) -> str:

@@ -267,3 +267,9 @@ def test_the_digest_honours_the_switch_and_skips_deactivated_members(product, si
     assert sorted(digest[0].to) == sorted(
         [signers["lead_engineer"].email, signers["delivery_lead"].email]
     )
+
+
+def test_a_title_with_line_breaks_still_makes_a_one_line_subject(owner, product, scored, voters):
+    round_ = open_round(product, owner, title="Spring\r\npriorities\x07 2027")
+    assert notify_round_opened(round_id=round_.pk) == 2
+    assert mail.outbox[0].subject == "Your vote is wanted: Spring priorities 2027 (Repairs)"
