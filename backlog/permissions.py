@@ -100,10 +100,16 @@ def product_for_user(
 
 
 def item_for_user(
-    user: AbstractBaseUser, pk: int, *, write: bool = False, reorder: bool = False
+    user: AbstractBaseUser,
+    pk: int,
+    *,
+    write: bool = False,
+    reorder: bool = False,
+    related: bool = True,
 ) -> BacklogItem:
-    """As ``product_for_user``, for an item (404 for another organisation's)."""
-    item = selectors.item_get(organisation=organisation_or_404(user), pk=pk)
+    """As ``product_for_user``, for an item (404 for another organisation's); ``related``
+    as ``selectors.item_get``."""
+    item = selectors.item_get(organisation=organisation_or_404(user), pk=pk, related=related)
     if item is None:
         raise Http404("No such item.")
     _check_may_act(user, item.product, write=write, reorder=reorder)

@@ -58,7 +58,7 @@ def _move_message(title: str, to: str, result: MoveResult) -> str:
 @login_required
 @require_POST
 def item_move(request: HttpRequest, pk: int) -> HttpResponse:
-    item = item_for_user(request.user, pk, reorder=True)
+    item = item_for_user(request.user, pk, reorder=True, related=False)
     to = request.POST.get("to", "")
     # A position past the end is the bottom; INT_MAX keeps the OFFSET within PostgreSQL's.
     position = int_param(request.POST.get("position"), minimum=-INT_MAX, maximum=INT_MAX)
@@ -86,7 +86,7 @@ def item_move(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @require_POST
 def item_pin(request: HttpRequest, pk: int) -> HttpResponse:
-    item = item_for_user(request.user, pk, reorder=True)
+    item = item_for_user(request.user, pk, reorder=True, related=False)
     pinned = request.POST.get("pinned") == "true"
     services.item_pin(item=item, actor=request.user, pinned=pinned)
     verb = "Pinned" if pinned else "Unpinned"

@@ -185,3 +185,31 @@ def test_closed_rows_have_no_drag_handle_and_no_move_menu(owner_client, product,
     for title in ("Item 2", "Item 3"):
         assert "drag-handle" not in rows[title] and "move-form" not in rows[title], title
         assert "<summary>" not in rows[title], title
+
+
+def test_an_htmx_move_reads_only_what_the_list_needs(owner_client, product, items):
+    """The move loads the item without its page's relations (cohorts, capabilities) and
+    the same number of queries answers it however long the list."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def move(item) -> list[str]:
+        with CaptureQueriesContext(connection) as ctx:
+            response = owner_client.post(
+                reverse("backlog:item_move", args=[item.pk]), {"to": "top"}, **HTMX
+            )
+        assert response.status_code == 200
+        return [q["sql"] for q in ctx.captured_queries]
+
+    few = move(items[3])
+    BacklogItemFactory.create_batch(40, product=product)
+    many = move(items[2])
+    assert len(many) == len(few)
+    assert not any("backlog_itemcapability" in sql for sql in many)
+    assert (
+        sum(
+            "customers_organisation" in sql and 'FROM "customers_organisation"' in sql
+            for sql in many
+        )
+        == 0
+    )
