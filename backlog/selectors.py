@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+import numpy as np
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.cache import cache
 from django.db import connection
 from django.db.models import Count, Exists, F, IntegerField, OuterRef, Prefetch, Q, QuerySet, Sum
 from django.db.models.fields.json import KeyTextTransform
@@ -18,6 +20,7 @@ from backlog.models import (
     ItemCapability,
     ItemEvent,
     ItemStatus,
+    OrderVersion,
     Product,
     ProductRole,
 )
@@ -438,10 +441,16 @@ def page_marks(
 
 
 def _window_ranks(product: Product, ids: list[int]) -> dict[int, int]:
-    """Manual ranks of scattered open items: the open items numbered in key order, up to
+    """Manual ranks of scattered open items (a page of the score or cohort order).
+
+    On PostgreSQL from the product's manual ranks cached under its order version
+    (``OrderVersion``): one small query while the order stands, and one index-only scan of
+    the open items after it changed. Elsewhere the open items numbered in key order, up to
     the largest key asked about, from the partial index of open items (no sort)."""
     if not ids:
         return {}
+    if connection.vendor == "postgresql":
+        return _cached_manual_ranks(product).ranks_of(ids)
     table = BacklogItem._meta.db_table
     marks = ", ".join(["%s"] * len(ids))
     statuses = ", ".join(["%s"] * len(OPEN_STATUSES))
@@ -454,3 +463,59 @@ def _window_ranks(product: Product, ids: list[int]) -> dict[int, int]:
     with connection.cursor() as cursor:
         cursor.execute(sql, [product.pk, *OPEN_STATUSES, *ids, *ids])
         return dict(cursor.fetchall())
+
+
+@dataclass(frozen=True)
+class ManualRanks:
+    """Every open item's manual rank: ids ascending, and the rank of each."""
+
+    ids: np.ndarray
+    ranks: np.ndarray
+
+    @classmethod
+    def from_order(cls, ordered_ids: list[int]) -> ManualRanks:
+        ids = np.asarray(ordered_ids, dtype=np.int64)
+        by_id = np.argsort(ids, kind="stable")
+        return cls(ids=ids[by_id], ranks=(by_id + 1).astype(np.int32))
+
+    def ranks_of(self, wanted: list[int]) -> dict[int, int]:
+        if not len(self.ids):
+            return {}
+        at = np.searchsorted(self.ids, wanted).clip(max=len(self.ids) - 1).tolist()
+        return {
+            pk: int(self.ranks[i]) for pk, i in zip(wanted, at, strict=True) if self.ids[i] == pk
+        }
+
+
+# Long enough to serve a session of paging and filtering; each version is its own key, so an
+# expired entry is only recounted, never wrong.
+MANUAL_RANKS_SECONDS = 3600
+
+
+def _manual_ranks_key(product: Product, version: int) -> str:
+    # The creation time tells apart products that share an id (a restored database, tests).
+    return f"manual-ranks:{product.pk}:{product.created_at.timestamp()}:{version}"
+
+
+def _cached_manual_ranks(product: Product) -> ManualRanks:
+    """The product's manual ranks, from the cache while its order version stands.
+
+    A miss reads the version and the open items' ids in key order in one statement (one
+    snapshot), so what is cached is exactly the order that version names: a change that
+    commits meanwhile has moved the version and is read under its own key."""
+    versions = OrderVersion.objects.filter(product_id=product.pk).values_list("version", flat=True)[:1]
+    cached = cache.get(_manual_ranks_key(product, next(iter(versions), 0)))
+    if cached is not None:
+        return cached
+    table, statuses = BacklogItem._meta.db_table, ", ".join(["%s"] * len(OPEN_STATUSES))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT (SELECT version FROM {OrderVersion._meta.db_table} WHERE product_id = %s), "
+            f"ARRAY(SELECT id FROM {table} WHERE product_id = %s AND status IN ({statuses}) "
+            "ORDER BY rank_key)",
+            [product.pk, product.pk, *OPEN_STATUSES],
+        )
+        version, ordered_ids = cursor.fetchone()
+    ranks = ManualRanks.from_order(ordered_ids)
+    cache.set(_manual_ranks_key(product, version or 0), ranks, MANUAL_RANKS_SECONDS)
+    return ranks

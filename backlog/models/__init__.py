@@ -48,6 +48,7 @@ __all__ = [  # noqa: F405 - the names come from core's star import
     "ItemStatus",
     "NewItemPosition",
     "OrderSnapshot",
+    "OrderVersion",
     "Product",
     "ProductKind",
     "ProductRole",

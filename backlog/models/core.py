@@ -542,3 +542,30 @@ class OrderSnapshot(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} on {self.product} at {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class OrderVersion(models.Model):
+    """A counter that moves whenever the manual order of a product's open items may have
+    changed: an item added, deleted, moved (its key) or opened or closed (its status).
+
+    Kept by statement-level triggers on the items table (PostgreSQL, migration 0011), so
+    every way of writing items, the ORM, raw SQL and the Django admin alike, moves it; no
+    code path has to remember to. Pages that number items scattered over the product (the
+    score order) cache the manual ranks under the version and use them while it stands.
+    There is no row before the product's first change; SQLite keeps none (no triggers).
+    No foreign-key constraint: deleting a product deletes its items, whose trigger writes
+    this row again; the row of a deleted product is left behind, harmless (ids are not
+    reused).
+    """
+
+    product = models.OneToOneField(
+        Product,
+        primary_key=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="order_version",
+    )
+    version = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.product} order version {self.version}"
