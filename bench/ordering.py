@@ -12,9 +12,10 @@ Full size: 100,000 items; --quick: 10,000. Rows:
   its wait is the figure (target ≤ 1.5 s).
 - ``items_table_after_50_bulk_reorders``: the items table's size after 50 bulk reorders
   (apply score order, undo, adopt a 20-item vote, undo, ...), against its size after
-  ``VACUUM FULL`` (target ≤ 2×). A plain ``VACUUM`` runs after each reorder, as autovacuum
-  would between reorders people make minutes apart; it never gives space back, only lets
-  the next writes reuse it.
+  ``VACUUM FULL`` (target ≤ 2×). The cycles start from the packed table (the rows before
+  them ran back to back, and their size is reported as ``before_cycles_mb``); a plain
+  ``VACUUM`` runs after each reorder, as autovacuum would between reorders people make
+  minutes apart; it never gives space back, only lets the next writes reuse it.
 """
 
 from __future__ import annotations
@@ -273,6 +274,11 @@ def run(quick: bool) -> Iterable[dict]:
             )
 
         if vendor == "postgresql":
+            # The rows above ran back to back with no vacuum between; start the cycles
+            # from the packed table so the figure is what 50 reorders leave behind.
+            with connection.cursor() as cursor:
+                before_cycles = _table_bytes(cursor)
+                cursor.execute(f"VACUUM FULL {ITEMS}")
             cycle = [apply, undo, adopt, undo]
             start = time.perf_counter()
             for i in range(cycles):
@@ -293,6 +299,7 @@ def run(quick: bool) -> Iterable[dict]:
                 baseline=full / 2**20,
                 items=size,
                 seconds=round(elapsed, 1),
+                before_cycles_mb=round(before_cycles / 2**20, 1),
                 target_ratio=2,
                 meets_target=after <= 2 * full,
                 note="baseline: the same table after VACUUM FULL",
