@@ -27,16 +27,7 @@ from backlog.models import (
     validate_effort,
 )
 from backlog.signals import items_changed
-from customers.models import Cohort, Organisation
-
-
-def capability_create(
-    *, organisation: Organisation, name: str, description: str = ""
-) -> Capability:
-    capability = Capability(organisation=organisation, name=name, description=description)
-    capability.full_clean()
-    capability.save()
-    return capability
+from customers.models import Cohort
 
 
 def _check_same_organisation(product: Product, cohorts: Iterable[Cohort], capabilities) -> None:
