@@ -503,8 +503,8 @@ def _cached_manual_ranks(product: Product) -> ManualRanks:
     A miss reads the version and the open items' ids in key order in one statement (one
     snapshot), so what is cached is exactly the order that version names: a change that
     commits meanwhile has moved the version and is read under its own key."""
-    versions = OrderVersion.objects.filter(product_id=product.pk).values_list("version", flat=True)[:1]
-    cached = cache.get(_manual_ranks_key(product, next(iter(versions), 0)))
+    versions = OrderVersion.objects.filter(product_id=product.pk).values_list("version", flat=True)
+    cached = cache.get(_manual_ranks_key(product, next(iter(versions[:1]), 0)))
     if cached is not None:
         return cached
     table, statuses = BacklogItem._meta.db_table, ", ".join(["%s"] * len(OPEN_STATUSES))
