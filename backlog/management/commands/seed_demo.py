@@ -11,8 +11,10 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.contrib.auth import get_user_model
+from django.core import mail
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.test.utils import override_settings
 from django.utils import timezone
 
 from backlog import services
@@ -117,6 +119,21 @@ class Command(BaseCommand):
     help = "Create the Riverside District Council demo (idempotent)."
 
     def handle(self, *args, **options) -> None:
+        # The demo's people are fictional (…@riverside.example): the notifications its work
+        # sends (rounds opening, signatures waiting) are kept in memory, never delivered or
+        # printed, when they are sent in this process (no Redis; a worker sends its own).
+        before = len(getattr(mail, "outbox", []))
+        with override_settings(EMAIL_BACKEND="django.core.mail.backends.locmem.EmailBackend"):
+            self._seed()
+        sent = len(getattr(mail, "outbox", [])) - before
+        if sent:
+            self.stdout.write(
+                f"{sent} notification e-mails to the demo's fictional addresses were made and "
+                "kept in memory, not sent."
+            )
+        self._sign_in_help()
+
+    def _seed(self) -> None:
         self.now = timezone.now()
         # Every moment the demo's past is dated at is before this; a row this run writes
         # is after it.
@@ -143,6 +160,8 @@ class Command(BaseCommand):
                 f"{created} new items ({total} in all)."
             )
         )
+
+    def _sign_in_help(self) -> None:
         self.stdout.write(f"Sign in at http://127.0.0.1:8000/ with password '{DEMO_PASSWORD}' as:")
         for username, name, org_role, cohort, roles in PEOPLE:
             what = ", ".join(r.label for r in roles) or org_role.label
