@@ -6,8 +6,9 @@ URL defaults to http://127.0.0.1:8000. Signs in as the demo product owner (``own
 ``benefit-demo``; ``voter`` for the ballot), drives Debian's Chromium at /usr/bin/chromium
 with Playwright, and writes PNGs to docs/screenshots/: the home page, the first product's
 backlog, an item page with its score explanation, the compare view, the demo voting
-round's results, a voter's ballot and this week's show-and-tell at 1280 px wide; and the
-backlog, an item's benefit estimates and the ballot at 375 px. Each is the viewport only,
+round's results, a voter's ballot, this week's show-and-tell, the product's people and (as the
+organisation admin ``admin``) the capabilities catalogue at 1280 px wide; and the backlog, an
+item's benefit estimates, the ballot and the product's people at 375 px. Each is the viewport only,
 not the full page, to keep the files small.
 
 Pages are reached by following links, as a person would, so the script needs no ids.
@@ -32,6 +33,7 @@ CHROMIUM_FLAGS = [
 ]
 USERNAME, PASSWORD = "owner", "benefit-demo"
 VOTER = "voter"  # a business voter, for the ballot
+ADMIN = "admin"  # the organisation admin, for the capabilities catalogue
 WIDE = {"width": 1280, "height": 1100}
 PHONE = {"width": 375, "height": 900}
 OUT = Path(__file__).resolve().parent / "screenshots"
@@ -104,6 +106,22 @@ def main(argv: list[str] | None = None) -> int:
             page.locator("td[data-label=Date] a").first.click()
             page.locator("#section-done").wait_for()
             shoot(page, "show-and-tell")
+
+            # Who holds which role on the product, changed a box at a time.
+            page.goto(backlog)
+            page.get_by_role("link", name="People", exact=True).first.click()
+            page.get_by_role("heading", level=1).wait_for()
+            shoot(page, "product-people")
+            context.close()
+
+            # The organisation's shared capabilities, as its admin sees them.
+            context = browser.new_context(viewport=WIDE, locale="en-GB", device_scale_factor=1)
+            page = context.new_page()
+            page.set_default_timeout(15_000)
+            sign_in(page, base, ADMIN)
+            page.get_by_role("link", name="Capabilities", exact=True).first.click()
+            page.get_by_role("heading", level=1).wait_for()
+            shoot(page, "capabilities")
             context.close()
 
             # A business voter's ballot in the same round.
@@ -131,6 +149,10 @@ def main(argv: list[str] | None = None) -> int:
             estimates = page.get_by_role("heading", name="Benefit estimates")
             estimates.evaluate("h => scrollTo(0, h.getBoundingClientRect().top + scrollY - 8)")
             shoot(page, "estimates-375px")
+            page.goto(backlog)
+            page.get_by_role("link", name="People", exact=True).first.click()
+            page.get_by_role("heading", level=1).wait_for()
+            shoot(page, "product-people-375px")
             context.close()
 
             context = browser.new_context(viewport=PHONE, locale="en-GB", device_scale_factor=1)
