@@ -1,9 +1,10 @@
 """Show-and-tell page of a large product: server time (median) and query count.
 
-Full size: 10,000 items, 500 of them finished this week (half done and waiting for sign-off,
+Full size: 100,000 items, 500 of them finished this week (half done and waiting for sign-off,
 half live), each with benefit estimates and the status event that says who finished it;
---quick: 2,000 items, 100 finished. The query count is also taken with half as many
-finished, to show that it does not grow with the week's work.
+--quick: 2,000 items, 100 finished. Target ≤ 100 ms at 100k (moonshot ≤ 50 ms). The query
+count is also taken with half as many finished, to show that it does not grow with the
+week's work.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from zoneinfo import ZoneInfo
 from bench._django import _analyze, bench_database, count_queries, make_product_with_items
 from bench._util import median_seconds, row
 
-TARGET_MS = 150
+TARGET_MS = 100
+MOONSHOT_MS = 50
 
 
 def _people(organisation, product) -> dict[str, object]:
@@ -141,7 +143,7 @@ def _decisions(session, people: dict) -> None:
 
 
 def run(quick: bool) -> Iterable[dict]:
-    size, finished = (2_000, 100) if quick else (10_000, 500)
+    size, finished = (2_000, 100) if quick else (100_000, 500)
     repeat = 11 if quick else 31
     with bench_database() as vendor:
         from django.test import Client
@@ -197,7 +199,9 @@ def run(quick: bool) -> Iterable[dict]:
             median * 1000,
             "ms",
             target_ms=TARGET_MS,
+            moonshot_ms=MOONSHOT_MS,
             meets_target=median * 1000 <= TARGET_MS,
+            meets_moonshot=median * 1000 <= MOONSHOT_MS,
             database=vendor,
             items=size,
             done=finished,
