@@ -197,3 +197,11 @@ CAPABILITIES = [
     ("Maps and locations", "Address lookup and map pins."),
     ("Reporting", "Dashboards and data feeds."),
 ]
+# Which product looks after a capability (the others reuse or, where the catalogue says
+# "built twice", build it again).
+CAPABILITY_OWNERS = {
+    "Case management": "Housing benefit claims",
+    "Booking": "Repairs reporting",
+    "Maps and locations": "Repairs reporting",
+    "Payments": "Waste and recycling",
+}

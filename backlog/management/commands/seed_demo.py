@@ -18,7 +18,7 @@ from django.test.utils import override_settings
 from django.utils import timezone
 
 from backlog import services
-from backlog.management.commands.demo_data import CAPABILITIES, PRODUCTS
+from backlog.management.commands.demo_data import CAPABILITIES, CAPABILITY_OWNERS, PRODUCTS
 from backlog.management.commands.demo_past import Clock, Plan, plan
 from backlog.models import (
     STATUS_TIMESTAMP_FIELD,
@@ -145,6 +145,7 @@ class Command(BaseCommand):
                 users = self._people(organisation)
                 capabilities = self._capabilities(organisation)
                 products = [self._product(organisation, spec, users) for spec in PRODUCTS]
+                self._capability_owners(capabilities, products)
             # ... the team's work (items, their statuses, sign-offs, estimates, votes) is
             # each person's, made through the services as a real team's is (see _as).
             created = 0
@@ -223,6 +224,19 @@ class Command(BaseCommand):
             )
             for name, description in CAPABILITIES
         ]
+
+    def _capability_owners(self, capabilities: list[Capability], products: list[Product]):
+        by_name = {product.name: product for product in products}
+        for capability in capabilities:
+            owner = by_name.get(CAPABILITY_OWNERS.get(capability.name, ""))
+            if owner is not None and capability.owner_product_id is None:
+                services.capability_update(
+                    capability=capability,
+                    name=capability.name,
+                    description=capability.description,
+                    owner_product=owner,
+                    same_as=capability.same_as,
+                )
 
     def _product(self, organisation: Organisation, spec: dict, users: dict) -> Product:
         product = Product.objects.filter(organisation=organisation, name=spec["name"]).first()
