@@ -9,6 +9,7 @@ from backlog.models import (
     ItemEvent,
     ItemPrincipleCheck,
     OrderSnapshot,
+    OrderVersion,
     Principle,
     Product,
     ProductRole,
@@ -44,6 +45,23 @@ class CapabilityAdmin(admin.ModelAdmin):
     list_filter = ["organisation"]
     search_fields = ["name"]
     list_select_related = ["organisation", "owner_product", "same_as"]
+
+
+@admin.register(OrderVersion)
+class OrderVersionAdmin(admin.ModelAdmin):
+    """The counter the items table's triggers keep: for the operator to read, never to set
+    (a wrong value would serve stale manual ranks)."""
+
+    list_display = ["product_id", "version"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
 
 
 @admin.register(Principle)
