@@ -203,14 +203,18 @@ def _cached_score_ranks(product: Product) -> tuple[np.ndarray, np.ndarray]:
     cached = cache.get(key)
     if cached is not None:
         return cached
+    # Both aggregates of one statement take the same rows in the same order; sorted here,
+    # which costs less than the two sorts an ORDER BY in each aggregate asks of the database.
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT array_agg(item_id ORDER BY item_id), array_agg(rank ORDER BY item_id) "
+            "SELECT array_agg(item_id), array_agg(rank) "
             f"FROM {ItemScore._meta.db_table} WHERE product_id = %s AND rank IS NOT NULL",
             [product.pk],
         )
         item_ids, ranks = cursor.fetchone()
-    found = (np.array(item_ids or [], dtype=np.int64), np.array(ranks or [], dtype=np.int64))
+    item_ids = np.array(item_ids or [], dtype=np.int64)
+    by_id = np.argsort(item_ids, kind="stable")
+    found = (item_ids[by_id], np.array(ranks or [], dtype=np.int64)[by_id])
     cache.set(key, found, SUMMARY_SECONDS)
     return found
 
