@@ -23,7 +23,9 @@ def titles(page) -> list[str]:
 
 
 def drag(page, source, target) -> None:
-    """Drag with real mouse moves (SortableJS's fallback mode follows the pointer)."""
+    """Drag with real mouse moves (SortableJS's fallback mode follows the pointer), with the
+    target scrolled to the top of the window so that both rows are on the screen."""
+    target.evaluate("row => row.scrollIntoView({block: 'start'})")
     box_from, box_to = source.bounding_box(), target.bounding_box()
     page.mouse.move(box_from["x"] + box_from["width"] / 2, box_from["y"] + box_from["height"] / 2)
     page.mouse.down()
