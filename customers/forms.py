@@ -141,8 +141,8 @@ class InvitationAcceptForm(UserCreationForm):
         super().__init__(*args, **kwargs)
         # The e-mail address takes part in the "too similar to your details" check.
         self.instance.email = invitation.email
-        self.fields["username"].help_text = (
-            "What you sign in with: letters, digits and @ . + - _ only."
-        )
+        self.fields[
+            "username"
+        ].help_text = "What you sign in with: letters, digits and @ . + - _ only."
         self.fields["first_name"].widget.attrs["autocomplete"] = "given-name"
         self.fields["last_name"].widget.attrs["autocomplete"] = "family-name"

@@ -415,8 +415,7 @@ def _pages() -> list[Row]:
             "customers:password_sign_in",
             "",
             {"POST": admins_only},
-            "each admin their own organisation's; off only when signed in through single "
-            "sign-on",
+            "each admin their own organisation's; off only when signed in through single sign-on",
         ),
         Row(
             "backlog:audit_log",
